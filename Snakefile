@@ -1,0 +1,24 @@
+# medlab: four deep-learning experiments on biomedical data, one reproducible workflow.
+#   snakemake --cores 8 report                                  # default preset
+#   snakemake --cores 8 report --configfile presets/tiny.yaml   # a preset merged over config.yaml
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, schema="schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/gnn.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report/index.html",
+    default_target: True

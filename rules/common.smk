@@ -1,0 +1,92 @@
+# Helpers, semantic config checks and input functions (get_*) shared by all rule files.
+# The schema (validated in the Snakefile) checks types and ranges; the checks here need
+# several keys at once and name the offending key before any job runs.
+import re
+
+from medlab.config import check_config, gnn_variant_spec
+
+check_config(config)
+
+EXPERIMENTS = ["gnn"]
+
+
+def is_enabled(experiment):
+    """One switch per experiment: config['experiments'][<name>]."""
+    return bool(config["experiments"].get(experiment, False))
+
+
+def get_dataset_file(dataset):
+    """Local path of a dataset's raw file, downloaded (url datasets) or exported from a package."""
+    if dataset in config["datasets"]:
+        return f"results/data/{dataset}/{config['datasets'][dataset]['filename']}"
+    entry = config["packaged_datasets"][dataset]
+    return f"results/data/{dataset}/{entry['path'].rsplit('/', 1)[-1]}"
+
+
+def get_provenance_files():
+    """Provenance records of every dataset an enabled experiment reads."""
+    return [get_dataset_file(name) + ".provenance.json" for name in get_used_datasets()]
+
+
+def get_constraint(names):
+    """A wildcard constraint matching exactly the given names (never the empty string)."""
+    escaped = [re.escape(name) for name in names]
+    return "|".join(escaped) if escaped else "(?!)"
+
+
+def get_used_datasets():
+    used = []
+    if is_enabled("gnn"):
+        used += config["gnn"]["datasets"]
+    return sorted(set(used))
+
+
+# ---- GNN --------------------------------------------------------------------------
+
+
+def get_gnn_table(wildcards):
+    return get_dataset_file(wildcards.dataset)
+
+
+def get_gnn_variant(wildcards):
+    """The full training spec of a variant: gnn.defaults overridden by gnn.variants.<name>."""
+    return gnn_variant_spec(config, wildcards.variant)
+
+
+def get_gnn_runs():
+    """(dataset, split, variant, seed) of every training run the config asks for."""
+    gnn = config["gnn"]
+    return [
+        dict(dataset=d, split=s, variant=v, seed=seed)
+        for d in gnn["datasets"]
+        for s in gnn["splits"]
+        for v in gnn["run_variants"]
+        for seed in gnn["seeds"]
+    ]
+
+
+def get_gnn_run_files(kind):
+    pattern = "results/gnn/{dataset}/{split}/{variant}/seed{seed}/" + kind
+    return [pattern.format(**run) for run in get_gnn_runs()]
+
+
+def get_gnn_summary_files():
+    return {
+        "runs": "results/gnn/summary/runs.tsv",
+        "variants": "results/gnn/summary/variants.tsv",
+        "comparisons": "results/gnn/summary/comparisons.tsv",
+        "curves": "results/gnn/summary/training_curves.png",
+        "roc_pr": "results/gnn/summary/roc_pr.png",
+        "dropped": "results/gnn/summary/dropped.tsv",
+        "datasets": "results/gnn/summary/datasets.tsv",
+    }
+
+
+# ---- report -----------------------------------------------------------------------
+
+
+def get_report_inputs(wildcards):
+    inputs = {"provenance": get_provenance_files()}
+    if is_enabled("gnn"):
+        inputs.update({f"gnn_{k}": v for k, v in get_gnn_summary_files().items()})
+    return inputs

@@ -1,0 +1,114 @@
+# Experiment 1: GNNs for blood-brain-barrier permeability.
+# featurize (per dataset) -> split (per split kind x seed) -> train (per variant x seed)
+# -> evaluate -> aggregate. Outputs under results/gnn/<dataset>/...
+
+
+rule gnn_featurize:
+    input:
+        table=get_gnn_table,
+    output:
+        graphs="results/gnn/{dataset}/graphs.pt",
+        molecules="results/gnn/{dataset}/molecules.csv",
+        dropped="results/gnn/{dataset}/dropped.tsv",
+        summary="results/gnn/{dataset}/featurize.json",
+    params:
+        table=lambda wc: config["gnn"]["tables"][wc.dataset],
+        max_molecules=config["gnn"]["max_molecules"],
+        subsample_seed=config["gnn"]["subsample_seed"],
+    log:
+        "logs/gnn/{dataset}/featurize.log",
+    benchmark:
+        "benchmarks/gnn/{dataset}/featurize.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/gnn_featurize.py"
+
+
+rule gnn_split:
+    input:
+        molecules="results/gnn/{dataset}/molecules.csv",
+    output:
+        split="results/gnn/{dataset}/splits/{split}_seed{seed}.json",
+    wildcard_constraints:
+        split="random|scaffold",
+        seed=r"\d+",
+    params:
+        fractions=config["gnn"]["split_fractions"],
+    log:
+        "logs/gnn/{dataset}/splits/{split}_seed{seed}.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/gnn_split.py"
+
+
+rule gnn_train:
+    input:
+        graphs="results/gnn/{dataset}/graphs.pt",
+        split="results/gnn/{dataset}/splits/{split}_seed{seed}.json",
+    output:
+        model="results/gnn/{dataset}/{split}/{variant}/seed{seed}/model.pt",
+        history="results/gnn/{dataset}/{split}/{variant}/seed{seed}/history.tsv",
+        predictions="results/gnn/{dataset}/{split}/{variant}/seed{seed}/predictions.tsv",
+    wildcard_constraints:
+        split="random|scaffold",
+        seed=r"\d+",
+    params:
+        spec=get_gnn_variant,
+        device=config["device"],
+        checkpoint_every=config["gnn"]["checkpoint_every"],
+    # one thread per job: measured steadier than two on a 2-core machine
+    threads: config["gnn"]["threads"]
+    resources:
+        gpu=config["gnn"]["resources"]["gpu"],
+        # more memory and time on each retry (an out-of-memory kill or a timeout)
+        mem_mb=lambda wc, attempt: config["gnn"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["gnn"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
+    log:
+        "logs/gnn/{dataset}/{split}/{variant}/seed{seed}/train.log",
+    benchmark:
+        "benchmarks/gnn/{dataset}/{split}/{variant}/seed{seed}/train.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/gnn_train.py"
+
+
+rule gnn_evaluate:
+    input:
+        history="results/gnn/{dataset}/{split}/{variant}/seed{seed}/history.tsv",
+        predictions="results/gnn/{dataset}/{split}/{variant}/seed{seed}/predictions.tsv",
+    output:
+        metrics="results/gnn/{dataset}/{split}/{variant}/seed{seed}/metrics.json",
+    params:
+        early_stopping=lambda wc: get_gnn_variant(wc)["early_stopping"],
+    log:
+        "logs/gnn/{dataset}/{split}/{variant}/seed{seed}/evaluate.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/gnn_evaluate.py"
+
+
+rule gnn_aggregate:
+    input:
+        metrics=get_gnn_run_files("metrics.json"),
+        histories=get_gnn_run_files("history.tsv"),
+        predictions=get_gnn_run_files("predictions.tsv"),
+        featurize=expand("results/gnn/{dataset}/featurize.json", dataset=config["gnn"]["datasets"]),
+        dropped=expand("results/gnn/{dataset}/dropped.tsv", dataset=config["gnn"]["datasets"]),
+    output:
+        **get_gnn_summary_files(),
+    params:
+        runs=get_gnn_runs(),
+        variants=config["gnn"]["run_variants"],
+        comparisons=config["gnn"]["comparisons"],
+        datasets=config["gnn"]["datasets"],
+    log:
+        "logs/gnn/aggregate.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/gnn_aggregate.py"

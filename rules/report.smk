@@ -1,0 +1,23 @@
+# The HTML report: run header plus one section per enabled experiment (Jinja2 templates
+# in the medlab package). Disabled experiments are absent from the page.
+
+
+rule report:
+    input:
+        unpack(get_report_inputs),
+    output:
+        html=report(
+            "results/report/index.html",
+            caption="../report/index.rst",
+            category="Report",
+        ),
+    params:
+        title=config["report"]["title"],
+        preset=config["preset"],
+        experiments={name: is_enabled(name) for name in EXPERIMENTS},
+    log:
+        "logs/report/report.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/report_render.py"

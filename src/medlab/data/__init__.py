@@ -1,0 +1,1 @@
+"""Data acquisition: downloads with a local mirror, checksums and provenance records."""

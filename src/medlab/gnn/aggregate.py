@@ -1,0 +1,122 @@
+"""Combine per-run GNN results into the tables and figures the report renders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from medlab.gnn.evaluate import flat_summary
+from medlab.plotting import PALETTE, empty_figure, plt, save_figure
+
+RUN_KEYS = ["dataset", "split", "variant", "seed"]
+HEADLINE = ["test_roc_auc", "test_pr_auc", "f1_at_0.5", "mcc_at_0.5", "f1_at_val_threshold", "best_epoch", "collapse_gap", "train_seconds"]
+
+
+def runs_table(runs: list[dict]) -> pd.DataFrame:
+    """One row per run. Each ``runs`` item: dataset, split, variant, seed, metrics (dict)."""
+    rows = [{**{k: run[k] for k in RUN_KEYS}, **flat_summary(run["metrics"])} for run in runs]
+    return pd.DataFrame(rows).sort_values(RUN_KEYS).reset_index(drop=True)
+
+
+def variants_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of the headline metrics per dataset x split x variant."""
+    grouped = runs.groupby(["dataset", "split", "variant"], sort=True)
+    means = grouped[HEADLINE].mean().add_suffix("_mean")
+    stds = grouped[HEADLINE].std(ddof=1).fillna(0.0).add_suffix("_std")
+    table = pd.concat([means, stds], axis=1)
+    table["n_seeds"] = grouped.size()
+    ordered = ["n_seeds"] + [f"{m}_{s}" for m in HEADLINE for s in ("mean", "std")]
+    return table[ordered].reset_index()
+
+
+def comparisons_table(variants: pd.DataFrame, comparisons: dict[str, list[str]]) -> pd.DataFrame:
+    """Rows of ``variants`` regrouped by named comparison (e.g. aggregation: gcn, gin, gat, sage).
+
+    Variants in a comparison that did not run are left out.
+    """
+    parts = []
+    for name, members in comparisons.items():
+        chosen = variants[variants["variant"].isin(members)].copy()
+        chosen.insert(0, "comparison", name)
+        chosen["order"] = chosen["variant"].map({v: i for i, v in enumerate(members)})
+        parts.append(chosen.sort_values(["dataset", "split", "order"]).drop(columns="order"))
+    columns = ["comparison"] + list(variants.columns)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def plot_training_curves(histories: pd.DataFrame, path, variants: list[str]) -> None:
+    """Validation AUROC per epoch for each variant (first seed), one panel per dataset x split."""
+    if histories.empty:
+        return empty_figure("no training history", path)
+    panels = histories[["dataset", "split"]].drop_duplicates().values.tolist()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.4), squeeze=False)
+    for ax, (dataset, split) in zip(axes[0], panels):
+        part = histories[(histories.dataset == dataset) & (histories.split == split)]
+        first_seed = part.seed.min()
+        for index, variant in enumerate(v for v in variants if v in set(part.variant)):
+            run = part[(part.variant == variant) & (part.seed == first_seed)]
+            ax.plot(run.epoch, run.val_auroc, label=variant, color=PALETTE[index % len(PALETTE)], lw=1.2)
+            best = run.loc[run.val_auroc.idxmax()]
+            ax.scatter([best.epoch], [best.val_auroc], color=PALETTE[index % len(PALETTE)], s=14, zorder=3)
+        ax.set(title=f"{dataset}, {split} split (seed {first_seed})", xlabel="epoch", ylabel="validation AUROC")
+        ax.legend(loc="lower right")
+    save_figure(fig, path)
+
+
+def plot_roc_pr(predictions: pd.DataFrame, path, variants: list[str]) -> None:
+    """Test ROC and PR curves of the reported checkpoint for each variant (first seed)."""
+    test = predictions[predictions.split == "test"]
+    if test.empty:
+        return empty_figure("no test predictions", path)
+    panels = test[["dataset", "data_split"]].drop_duplicates().values.tolist()
+    fig, axes = plt.subplots(len(panels), 2, figsize=(9, 3.4 * len(panels)), squeeze=False)
+    for row, (dataset, data_split) in enumerate(panels):
+        part = test[(test.dataset == dataset) & (test.data_split == data_split)]
+        first_seed = part.seed.min()
+        for index, variant in enumerate(v for v in variants if v in set(part.variant)):
+            run = part[(part.variant == variant) & (part.seed == first_seed)]
+            colour = PALETTE[index % len(PALETTE)]
+            fpr, tpr, _ = roc_curve(run.label, run.prob_reported)
+            precision, recall, _ = precision_recall_curve(run.label, run.prob_reported)
+            axes[row, 0].plot(fpr, tpr, color=colour, lw=1.1, label=variant)
+            axes[row, 1].plot(recall, precision, color=colour, lw=1.1, label=variant)
+        axes[row, 0].plot([0, 1], [0, 1], color="grey", ls=":", lw=0.8)
+        axes[row, 0].set(title=f"ROC, {dataset} {data_split}", xlabel="false positive rate", ylabel="true positive rate")
+        axes[row, 1].axhline(part.label.mean(), color="grey", ls=":", lw=0.8)
+        axes[row, 1].set(title=f"precision-recall, {dataset} {data_split}", xlabel="recall", ylabel="precision")
+        axes[row, 0].legend(loc="lower right")
+    save_figure(fig, path)
+
+
+def format_mean_std(variants: pd.DataFrame, metric: str, digits: int = 3) -> pd.Series:
+    """'0.912 ± 0.004' strings for a metric of :func:`variants_table`."""
+    return variants[f"{metric}_mean"].map(lambda m: f"{m:.{digits}f}") + " ± " + variants[f"{metric}_std"].map(
+        lambda s: f"{s:.{digits}f}" if np.isfinite(s) else "n/a"
+    )
+
+
+def aggregate(runs: list[dict], inputs, outputs, variants: list[str], comparisons: dict, datasets: list[str]) -> None:
+    """Read every run's files (in ``runs`` order, matching ``inputs.metrics`` etc.) and write
+    runs/variants/comparisons tables, training curves, ROC/PR curves, dropped and dataset tables."""
+    from medlab.io import read_json, write_tsv
+
+    loaded, histories, predictions = [], [], []
+    for run, metrics_path, history_path, predictions_path in zip(runs, inputs.metrics, inputs.histories, inputs.predictions):
+        metrics = read_json(metrics_path)
+        loaded.append({**run, "metrics": metrics})
+        history = pd.read_csv(history_path, sep="\t")
+        histories.append(history.assign(**run))
+        prediction = pd.read_csv(predictions_path, sep="\t")
+        prediction["prob_reported"] = prediction[f"prob_{metrics['reported']}"]
+        predictions.append(prediction.rename(columns={"split": "split"}).assign(data_split=run["split"], **{k: run[k] for k in ("dataset", "variant", "seed")}))
+    runs_frame = runs_table(loaded)
+    variants_frame = variants_table(runs_frame)
+    write_tsv(runs_frame, outputs.runs, float_format="%.6g")
+    write_tsv(variants_frame, outputs.variants, float_format="%.6g")
+    write_tsv(comparisons_table(variants_frame, comparisons), outputs.comparisons, float_format="%.6g")
+    plot_training_curves(pd.concat(histories, ignore_index=True), outputs.curves, variants)
+    plot_roc_pr(pd.concat(predictions, ignore_index=True), outputs.roc_pr, variants)
+    dropped = [pd.read_csv(path, sep="\t").assign(dataset=name) for name, path in zip(datasets, inputs.dropped)]
+    write_tsv(pd.concat(dropped, ignore_index=True)[["dataset", "row", "smiles", "reason"]], outputs.dropped)
+    write_tsv(pd.DataFrame([read_json(path) for path in inputs.featurize]).drop(columns="drop_reasons"), outputs.datasets)

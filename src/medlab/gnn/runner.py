@@ -1,0 +1,51 @@
+"""One training run end to end: train, then write weights, history and predictions."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from medlab.gnn.models import MoleculeGNN
+from medlab.gnn.train import TrainSpec, predict, train_gnn
+from medlab.io import atomic_path, write_tsv
+
+log = logging.getLogger(__name__)
+
+
+def run_training(dataset, split, spec_values: dict, seed: int, device, outputs, checkpoint_path=None, checkpoint_every: int = 5) -> None:
+    """Train on ``split`` and write ``outputs.model``, ``outputs.history``, ``outputs.predictions``.
+
+    The checkpoint (for resuming a killed job) is removed once all outputs exist.
+    """
+    spec = TrainSpec.from_dict(spec_values)
+    result = train_gnn(dataset, split, spec, seed, device, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
+    with atomic_path(outputs.model) as tmp:
+        torch.save(
+            {"spec": spec_values, "seed": seed, "best_epoch": result.best_epoch, "best_state": result.best_state,
+             "final_state": result.final_state, "atom_dim": dataset.atom_dim, "bond_dim": dataset.bond_dim},
+            tmp,
+        )
+    write_tsv(result.history, outputs.history, float_format="%.6g")
+    write_tsv(predictions_table(dataset, split, spec, result, device), outputs.predictions, float_format="%.6g")
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        Path(checkpoint_path).unlink()
+
+
+def predictions_table(dataset, split, spec: TrainSpec, result, device) -> pd.DataFrame:
+    """Validation and test probabilities of the best and the final weights.
+
+    Columns: split, index (row of the cleaned molecule table), label, prob_best, prob_final.
+    """
+    model = MoleculeGNN(spec.model, dataset.atom_dim, dataset.bond_dim).to(device)
+    frames = []
+    for part in ("val", "test"):
+        graphs = dataset[split[part]]
+        frame = pd.DataFrame({"split": part, "index": split[part], "label": dataset.labels[split[part]].int().numpy()})
+        for name, state in (("best", result.best_state), ("final", result.final_state)):
+            model.load_state_dict(state)
+            frame[f"prob_{name}"] = predict(model, graphs, device)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

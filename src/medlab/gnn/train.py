@@ -1,0 +1,227 @@
+"""Training loop for molecular GNNs: early stopping on validation AUROC with best-weight
+restore, ReduceLROnPlateau, class-imbalance remedies, and resumable checkpoints.
+
+Resuming from a checkpoint reproduces an uninterrupted run exactly on CPU: model,
+optimizer, scheduler, early-stopping state, history and both random generators are saved
+at the end of each checkpointed epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import average_precision_score, roc_auc_score
+from torch.utils.data import WeightedRandomSampler
+from torch_geometric.loader import DataLoader
+
+from medlab.gnn.models import ModelSpec, MoleculeGNN
+from medlab.io import atomic_path
+from medlab.losses import build_loss
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Everything that determines a training run (one variant of the experiment)."""
+
+    model: ModelSpec
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    loss: str = "bce"
+    focal_gamma: float = 2.0
+    oversample: bool = False
+    early_stopping: bool = True
+    patience: int = 15
+    lr_scheduler: str = "plateau"
+    scheduler_factor: float = 0.3
+    scheduler_patience: int = 5
+    min_lr: float = 1e-5
+
+    def fingerprint(self) -> str:
+        """Stable hash of the spec, stored in checkpoints so a changed spec never resumes."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainSpec":
+        model_keys = set(ModelSpec.__dataclass_fields__)
+        model = ModelSpec(**{k: v for k, v in values.items() if k in model_keys})
+        rest = {k: v for k, v in values.items() if k not in model_keys}
+        unknown = set(rest) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training option(s): {sorted(unknown)}")
+        return cls(model=model, **rest)
+
+
+@dataclass
+class TrainResult:
+    history: pd.DataFrame
+    best_state: dict
+    final_state: dict
+    best_epoch: int
+    stopped_early: bool
+    resumed_from_epoch: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def _auroc_prauc(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
+    return float(roc_auc_score(labels, probs)), float(average_precision_score(labels, probs))
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, graphs, device: torch.device, batch_size: int = 256) -> np.ndarray:
+    """Probabilities (num_graphs,) for ``graphs`` in their given order."""
+    model.eval()
+    out = []
+    for batch in DataLoader(graphs, batch_size=batch_size, shuffle=False):
+        out.append(torch.sigmoid(model(batch.to(device))).cpu())
+    return torch.cat(out).numpy()
+
+
+def _train_loader(train_graphs, labels: torch.Tensor, spec: TrainSpec, generator: torch.Generator) -> DataLoader:
+    if spec.oversample:
+        # weight each example by the inverse frequency of its class -> balanced batches in expectation
+        counts = torch.bincount(labels.long(), minlength=2).float()
+        weights = (1.0 / counts)[labels.long()]
+        sampler = WeightedRandomSampler(weights, num_samples=len(labels), replacement=True, generator=generator)
+        return DataLoader(train_graphs, batch_size=spec.batch_size, sampler=sampler)
+    return DataLoader(train_graphs, batch_size=spec.batch_size, shuffle=True, generator=generator, drop_last=len(train_graphs) > spec.batch_size)
+
+
+def train_gnn(
+    dataset,
+    split: dict[str, list[int]],
+    spec: TrainSpec,
+    seed: int,
+    device: torch.device,
+    checkpoint_path: str | Path | None = None,
+    checkpoint_every: int = 5,
+    stop_after_epochs: int | None = None,
+) -> TrainResult:
+    """Train one model on ``dataset[split['train']]``, selecting on ``split['val']``.
+
+    ``dataset`` is indexable by a list of indices (a :class:`MoleculeGraphs`).
+    ``stop_after_epochs`` ends the loop early without finishing (used to simulate a killed
+    job in tests). Raises :class:`NonFiniteLossError` on a NaN/inf loss; the last good
+    checkpoint stays on disk.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    train_graphs, val_graphs = dataset[split["train"]], dataset[split["val"]]
+    train_labels = torch.stack([g.y[0] for g in train_graphs])
+    val_labels = np.array([float(g.y[0]) for g in val_graphs])
+
+    model = MoleculeGNN(spec.model, dataset.atom_dim, dataset.bond_dim).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    scheduler = None
+    if spec.lr_scheduler == "plateau":
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max", factor=spec.scheduler_factor, patience=spec.scheduler_patience, min_lr=spec.min_lr
+        )
+    positives = float(train_labels.sum())
+    pos_weight = torch.tensor((len(train_labels) - positives) / max(positives, 1.0), device=device)
+    loss_fn = build_loss(spec.loss, pos_weight=pos_weight, gamma=spec.focal_gamma)
+
+    state = {"epoch": 0, "history": [], "best_auroc": -math.inf, "best_epoch": 0, "best_state": None, "bad_epochs": 0}
+    resumed_from = 0
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        saved = torch.load(checkpoint_path, weights_only=False)
+        if saved.get("fingerprint") == spec.fingerprint() and saved.get("seed") == seed:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["torch_rng"])
+            generator.set_state(saved["generator"])
+            state = saved["state"]
+            resumed_from = state["epoch"]
+            log.info("resumed from checkpoint %s at epoch %d", checkpoint_path, resumed_from)
+        else:
+            log.info("ignoring checkpoint %s: it belongs to another spec or seed", checkpoint_path)
+
+    loader = _train_loader(train_graphs, train_labels, spec, generator)
+    stopped_early = False
+    while state["epoch"] < spec.epochs:
+        if stop_after_epochs is not None and state["epoch"] >= stop_after_epochs:
+            break
+        epoch = state["epoch"] + 1
+        started = time.perf_counter()
+        train_loss = _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch)
+        val_probs = predict(model, val_graphs, device)
+        val_auroc, val_prauc = _auroc_prauc(val_labels, val_probs)
+        lr = optimizer.param_groups[0]["lr"]
+        if scheduler is not None:
+            scheduler.step(val_auroc)
+        state["history"].append(
+            {"epoch": epoch, "train_loss": train_loss, "val_auroc": val_auroc, "val_pr_auc": val_prauc,
+             "lr": lr, "seconds": time.perf_counter() - started}
+        )
+        if val_auroc > state["best_auroc"]:
+            state.update(best_auroc=val_auroc, best_epoch=epoch, bad_epochs=0)
+            state["best_state"] = copy.deepcopy(model.state_dict())
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        log.info("epoch %d: train_loss %.4f val_auroc %.4f val_pr_auc %.4f lr %.2e", epoch, train_loss, val_auroc, val_prauc, lr)
+        if spec.early_stopping and state["bad_epochs"] >= spec.patience:
+            stopped_early = True
+            log.info("early stopping at epoch %d; best epoch %d (val AUROC %.4f)", epoch, state["best_epoch"], state["best_auroc"])
+        if checkpoint_path is not None and (epoch % checkpoint_every == 0 or stopped_early):
+            _save_checkpoint(checkpoint_path, model, optimizer, scheduler, generator, state, spec, seed)
+        if stopped_early:
+            break
+    return TrainResult(
+        history=pd.DataFrame(state["history"]),
+        best_state=state["best_state"],
+        final_state=copy.deepcopy(model.state_dict()),
+        best_epoch=state["best_epoch"],
+        stopped_early=stopped_early,
+        resumed_from_epoch=resumed_from,
+    )
+
+
+def _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch: int) -> float:
+    model.train()
+    total, count = 0.0, 0
+    for batch in loader:
+        batch = batch.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(batch), batch.y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(f"epoch {epoch}: loss is {loss.item()}; stopping (last good checkpoint kept)")
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * batch.num_graphs
+        count += batch.num_graphs
+    return total / count
+
+
+def _save_checkpoint(path, model, optimizer, scheduler, generator, state, spec: TrainSpec, seed: int) -> None:
+    payload = {
+        "fingerprint": spec.fingerprint(),
+        "seed": seed,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "torch_rng": torch.get_rng_state(),
+        "generator": generator.get_state(),
+        "state": state,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)

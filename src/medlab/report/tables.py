@@ -1,0 +1,42 @@
+"""HTML tables readable at a glance: fixed precision, best value per column marked."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+
+
+def _format(value, digits: int) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "not computed"
+        return f"{value:.{digits}f}"
+    return html.escape(str(value))
+
+
+def html_table(frame: pd.DataFrame, best: dict[str, str] | None = None, digits: int = 3, caption: str | None = None) -> str:
+    """Render ``frame`` as an HTML table.
+
+    ``best`` maps a column to ``"max"`` or ``"min"``: the best cell(s) of that column get
+    the ``best`` class (bold), so the winner per column is visible without reading numbers.
+    """
+    best = best or {}
+    winners = {}
+    for column, direction in best.items():
+        if column in frame.columns and pd.api.types.is_numeric_dtype(frame[column]) and frame[column].notna().any():
+            target = frame[column].max() if direction == "max" else frame[column].min()
+            winners[column] = frame[column] == target
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for position in range(len(frame)):
+        cells = []
+        for column in frame.columns:
+            value = frame[column].iloc[position]
+            marked = column in winners and bool(winners[column].iloc[position])
+            opening = '<td class="best">' if marked else "<td>"
+            cells.append(f"{opening}{_format(value, digits)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    caption_html = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f'<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

@@ -1,0 +1,22 @@
+"""Adapter: train one GNN variant on one split and seed; save weights, history, predictions."""
+
+from pathlib import Path
+
+from medlab.device import select_device
+from medlab.gnn.featurize import MoleculeGraphs
+from medlab.gnn.runner import run_training
+from medlab.io import read_json
+from medlab.logs import configure_logging
+
+configure_logging(snakemake.log[0])
+device = select_device(snakemake.threads, snakemake.params.device)
+run_training(
+    dataset=MoleculeGraphs(snakemake.input.graphs),
+    split=read_json(snakemake.input.split)[0],
+    spec_values=snakemake.params.spec,
+    seed=int(snakemake.wildcards.seed),
+    device=device,
+    outputs=snakemake.output,
+    checkpoint_path=Path(snakemake.output.model).with_name("checkpoint.pt"),
+    checkpoint_every=snakemake.params.checkpoint_every,
+)

@@ -1,0 +1,21 @@
+"""Adapter: summary files of the enabled experiments -> results/report/index.html."""
+
+from medlab.io import read_json
+from medlab.logs import configure_logging
+from medlab.report.render import render_report
+from medlab.report.runinfo import run_header
+from medlab.report.sections import gnn_section
+
+configure_logging(snakemake.log[0])
+enabled = [name for name, on in snakemake.params.experiments.items() if on]
+disabled = [name for name, on in snakemake.params.experiments.items() if not on]
+header = run_header(
+    preset=snakemake.params.preset,
+    provenance=[read_json(path) for path in snakemake.input.provenance],
+    benchmark_dir="benchmarks",
+    experiments=enabled,
+)
+sections = []
+if "gnn" in enabled:
+    sections.append(gnn_section({key[len("gnn_"):]: path for key, path in snakemake.input.items() if key.startswith("gnn_")}))
+render_report(snakemake.output.html, snakemake.params.title, header, sections, disabled)
