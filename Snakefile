@@ -9,7 +9,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, schema="schemas/config.schema.yaml")
+# set_default=False: config.yaml holds every key; schema defaults would otherwise be
+# copied into each gnn.variants entry and override gnn.defaults.
+validate(config, schema="schemas/config.schema.yaml", set_default=False)
 
 
 include: "rules/common.smk"

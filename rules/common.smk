@@ -1,6 +1,7 @@
 # Helpers, semantic config checks and input functions (get_*) shared by all rule files.
 # The schema (validated in the Snakefile) checks types and ranges; the checks here need
 # several keys at once and name the offending key before any job runs.
+import os
 import re
 
 from medlab.config import check_config, gnn_variant_spec
@@ -8,6 +9,10 @@ from medlab.config import check_config, gnn_variant_spec
 check_config(config)
 
 EXPERIMENTS = ["gnn"]
+
+
+wildcard_constraints:
+    seed=r"\d+",
 
 
 def is_enabled(experiment):
@@ -19,13 +24,16 @@ def get_dataset_file(dataset):
     """Local path of a dataset's raw file, downloaded (url datasets) or exported from a package."""
     if dataset in config["datasets"]:
         return f"results/data/{dataset}/{config['datasets'][dataset]['filename']}"
-    entry = config["packaged_datasets"][dataset]
-    return f"results/data/{dataset}/{entry['path'].rsplit('/', 1)[-1]}"
+    return f"results/data/{dataset}/{get_packaged_filename(dataset)}"
+
+
+def get_packaged_filename(dataset):
+    return os.path.basename(config["packaged_datasets"][dataset]["path"])
 
 
 def get_provenance_files():
     """Provenance records of every dataset an enabled experiment reads."""
-    return [get_dataset_file(name) + ".provenance.json" for name in get_used_datasets()]
+    return [f"{get_dataset_file(name)}.provenance.json" for name in get_used_datasets()]
 
 
 def get_constraint(names):
@@ -35,10 +43,10 @@ def get_constraint(names):
 
 
 def get_used_datasets():
-    used = []
+    used = set()
     if is_enabled("gnn"):
-        used += config["gnn"]["datasets"]
-    return sorted(set(used))
+        used.update(config["gnn"]["datasets"])
+    return sorted(used)
 
 
 # ---- GNN --------------------------------------------------------------------------
@@ -66,8 +74,7 @@ def get_gnn_runs():
 
 
 def get_gnn_run_files(kind):
-    pattern = "results/gnn/{dataset}/{split}/{variant}/seed{seed}/" + kind
-    return [pattern.format(**run) for run in get_gnn_runs()]
+    return [f"results/gnn/{r['dataset']}/{r['split']}/{r['variant']}/seed{r['seed']}/{kind}" for r in get_gnn_runs()]
 
 
 def get_gnn_summary_files():

@@ -31,7 +31,7 @@ rule data_export_packaged:
         provenance="results/data/{dataset}/{filename}.provenance.json",
     wildcard_constraints:
         dataset=get_constraint(config["packaged_datasets"]),
-        filename=get_constraint(d["path"].rsplit("/", 1)[-1] for d in config["packaged_datasets"].values()),
+        filename=get_constraint(map(get_packaged_filename, config["packaged_datasets"])),
     params:
         entry=lambda wc: config["packaged_datasets"][wc.dataset],
     log:

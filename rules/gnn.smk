@@ -6,6 +6,8 @@
 rule gnn_featurize:
     input:
         table=get_gnn_table,
+    wildcard_constraints:
+        dataset=get_constraint(config["gnn"]["datasets"]),
     output:
         graphs="results/gnn/{dataset}/graphs.pt",
         molecules="results/gnn/{dataset}/molecules.csv",
@@ -31,8 +33,9 @@ rule gnn_split:
     output:
         split="results/gnn/{dataset}/splits/{split}_seed{seed}.json",
     wildcard_constraints:
+        dataset=get_constraint(config["gnn"]["datasets"]),
         split="random|scaffold",
-        seed=r"\d+",
+        variant=get_constraint(config["gnn"]["variants"]),
     params:
         fractions=config["gnn"]["split_fractions"],
     log:
@@ -52,8 +55,9 @@ rule gnn_train:
         history="results/gnn/{dataset}/{split}/{variant}/seed{seed}/history.tsv",
         predictions="results/gnn/{dataset}/{split}/{variant}/seed{seed}/predictions.tsv",
     wildcard_constraints:
+        dataset=get_constraint(config["gnn"]["datasets"]),
         split="random|scaffold",
-        seed=r"\d+",
+        variant=get_constraint(config["gnn"]["variants"]),
     params:
         spec=get_gnn_variant,
         device=config["device"],

@@ -8,7 +8,7 @@ rule report:
     output:
         html=report(
             "results/report/index.html",
-            caption="../report/index.rst",
+            caption="../resources/captions/report.rst",
             category="Report",
         ),
     params:

@@ -21,6 +21,7 @@ def run_training(dataset, split, spec_values: dict, seed: int, device, outputs, 
     The checkpoint (for resuming a killed job) is removed once all outputs exist.
     """
     spec = TrainSpec.from_dict(spec_values)
+    log.info("seed %d, spec %s", seed, spec_values)
     result = train_gnn(dataset, split, spec, seed, device, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
     with atomic_path(outputs.model) as tmp:
         torch.save(
