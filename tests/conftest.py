@@ -1,0 +1,56 @@
+"""Shared fixtures: repository paths, a copy of the workflow in a temporary directory,
+and a helper to run Snakemake on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_PARTS = ["Snakefile", "config.yaml", "rules", "workflow_scripts", "schemas", "presets", "profiles", "resources", "envs"]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def data_mirror() -> Path:
+    """The local mirror of the public datasets ($MEDLAB_DATA_MIRROR, else ../shared/data)."""
+    mirror = Path(os.environ.get("MEDLAB_DATA_MIRROR", SHARED_DATA))
+    if not (mirror / "BBBP.csv").is_file():
+        pytest.fail(f"dataset mirror not found at {mirror}: set MEDLAB_DATA_MIRROR to a directory holding BBBP.csv")
+    return mirror.resolve()
+
+
+def copy_workflow(destination: Path) -> Path:
+    """Copy the workflow files (not results) into ``destination``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, destination / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, destination / part)
+    return destination
+
+
+@pytest.fixture
+def workflow(tmp_path) -> Path:
+    return copy_workflow(tmp_path / "workflow")
+
+
+def snakemake(directory: Path, *args: str, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the Snakemake of this interpreter's environment in ``directory``; capture output."""
+    command = [str(Path(sys.executable).with_name("snakemake")), *args]
+    return subprocess.run(
+        command, cwd=directory, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

@@ -1,0 +1,100 @@
+import copy
+
+import pytest
+import yaml
+
+from medlab.config import ConfigError, check_config, deep_merge, gnn_variant_spec, load_config, validate_schema
+
+PRESETS = ["tiny", "benchmark", "paper"]
+
+
+@pytest.fixture(scope="module")
+def default_config(root):
+    return load_config(root)
+
+
+def _schema_check(root, config):
+    validate_schema(config, root / "schemas" / "config.schema.yaml")
+    check_config(config)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_validates(root, preset):
+    config = load_config(root, root / "presets" / f"{preset}.yaml")
+    assert config["preset"] == preset
+
+
+def test_merge_replaces_lists_and_merges_mappings():
+    merged = deep_merge({"a": {"x": 1, "y": [1, 2]}, "b": 1}, {"a": {"y": [3]}})
+    assert merged == {"a": {"x": 1, "y": [3]}, "b": 1}
+
+
+def test_variant_overrides_defaults(default_config):
+    spec = gnn_variant_spec(default_config, "gat_noedge")
+    assert spec["edge_features"] is False and spec["arch"] == "gat"
+    assert list(spec) == sorted(spec)  # stable params -> no spurious reruns
+
+
+@pytest.mark.parametrize(
+    "path, value, expected",
+    [
+        (("gnn", "unknown_key"), 1, "gnn.*unknown_key"),
+        (("gnn", "defaults", "lr"), "fast", "gnn.defaults.lr"),
+        (("gnn", "defaults", "dropout"), 1.5, "gnn.defaults.dropout"),
+        (("gnn", "splits"), ["temporal"], "gnn.splits.0"),
+        (("datasets", "bbbp", "sha256"), "abc", "datasets.bbbp.sha256"),
+        (("experiments", "gnn"), "yes", "experiments.gnn"),
+    ],
+)
+def test_schema_errors_name_the_key(root, default_config, path, value, expected):
+    config = copy.deepcopy(default_config)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(ConfigError, match=expected):
+        _schema_check(root, config)
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c["gnn"]["run_variants"].append("nope"), r"gnn.run_variants\[\d+\].*nope"),
+        (lambda c: c["gnn"]["variants"].update(bad={"arch": "gcn", "edge_features": True}), "gnn.variants.bad.*edge features"),
+        (lambda c: c["gnn"]["variants"].update(bad={"hidden": 30, "heads": 4}), "gnn.variants.bad.*divisible"),
+        (lambda c: c["gnn"].update(datasets=["nowhere"]), r"gnn.datasets\[0\]"),
+        (lambda c: c["gnn"].update(split_fractions=[0.5, 0.3, 0.3]), "gnn.split_fractions"),
+        (lambda c: c["gnn"]["comparisons"].update(x=["ghost"]), "gnn.comparisons.x"),
+    ],
+)
+def test_cross_key_errors_name_the_key(root, default_config, mutate, expected):
+    config = copy.deepcopy(default_config)
+    mutate(config)
+    with pytest.raises(ConfigError, match=expected):
+        _schema_check(root, config)
+
+
+def _walk_properties(schema, path=""):
+    for name, sub in schema.get("properties", {}).items():
+        yield f"{path}{name}", sub
+        yield from _walk_properties(sub, f"{path}{name}.")
+    for name, sub in schema.get("$defs", {}).items():
+        yield from _walk_properties(sub, f"$defs.{name}.")
+
+
+def test_every_schema_key_has_type_description_default(root):
+    schema = yaml.safe_load((root / "schemas" / "config.schema.yaml").read_text())
+    for key, sub in _walk_properties(schema):
+        assert "description" in sub, f"{key} has no description"
+        assert "default" in sub, f"{key} has no default"
+        assert any(k in sub for k in ("type", "enum", "$ref", "allOf")), f"{key} has no type"
+
+
+def test_schema_defaults_match_config_yaml(root, default_config):
+    """The schema documents config.yaml's own values (for the keys both hold as scalars)."""
+    schema = yaml.safe_load((root / "schemas" / "config.schema.yaml").read_text())
+    options = schema["$defs"]["gnn_options"]["properties"]
+    for key, sub in options.items():
+        assert sub["default"] == default_config["gnn"]["defaults"][key], f"gnn.defaults.{key}"
+    for key in ("device", "retries", "data_mirror"):
+        assert schema["properties"][key]["default"] == default_config[key], key

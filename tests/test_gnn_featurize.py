@@ -1,0 +1,67 @@
+import pandas as pd
+import pytest
+import torch
+
+from medlab.gnn.featurize import (
+    ATOM_DIM, BOND_DIM, MoleculeGraphs, TableSpec, featurize_table, mol_to_graph, read_molecule_table, save_graphs, subsample,
+)
+
+SPEC = TableSpec("smiles", "p_np", "1", "0")
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["smiles", "p_np"]).astype(str)
+
+
+def test_bonds_in_both_directions_with_features():
+    from rdkit import Chem
+
+    graph = mol_to_graph(Chem.MolFromSmiles("CCO"))
+    assert graph.x.shape == (3, ATOM_DIM)
+    assert graph.edge_index.shape == (2, 4) and graph.edge_attr.shape == (4, BOND_DIM)
+    edges = set(map(tuple, graph.edge_index.t().tolist()))
+    assert edges == {(0, 1), (1, 0), (1, 2), (2, 1)}
+
+
+def test_molecule_without_bonds_gets_empty_edge_index():
+    graphs, kept, dropped = featurize_table(_table([["[Na+]", "1"], ["C", "0"]]), SPEC)
+    assert [tuple(g.edge_index.shape) for g in graphs] == [(2, 0), (2, 0)]
+    assert graphs[0].edge_attr.shape == (0, BOND_DIM)
+
+
+def test_invalid_rows_are_dropped_counted_and_listed():
+    rows = [["CCO", "1"], ["not a smiles", "1"], ["", "0"], ["CCN", "maybe"], ["c1ccccc1", "0"]]
+    graphs, kept, dropped = featurize_table(_table(rows), SPEC)
+    assert len(graphs) == 2 and kept["row"].tolist() == [0, 4] and kept["label"].tolist() == [1, 0]
+    reasons = dict(zip(dropped["row"], dropped["reason"]))
+    assert set(reasons) == {1, 2, 3}
+    assert "could not parse" in reasons[1] and "empty" in reasons[2] and "'maybe'" in reasons[3] and "p_np" in reasons[3]
+    assert [float(g.y) for g in graphs] == [1.0, 0.0]
+
+
+def test_no_valid_rows_is_an_error():
+    with pytest.raises(ValueError, match="no valid molecules"):
+        featurize_table(_table([["xx", "1"]]), SPEC, source="toy.csv")
+
+
+def test_missing_column_names_the_file(tmp_path):
+    path = tmp_path / "toy.csv"
+    path.write_text("smiles,label\nCCO,1\n")
+    with pytest.raises(ValueError, match=r"toy.csv: missing column\(s\) \['p_np'\]"):
+        read_molecule_table(str(path), SPEC)
+
+
+def test_saved_graphs_roundtrip(tmp_path):
+    graphs, _, _ = featurize_table(_table([["CCO", "1"], ["c1ccccc1O", "0"], ["[Cl-].[Na+]", "1"]]), SPEC)
+    save_graphs(graphs, tmp_path / "g.pt")
+    loaded = MoleculeGraphs(tmp_path / "g.pt")
+    assert len(loaded) == 3 and loaded.atom_dim == ATOM_DIM
+    assert torch.equal(loaded[1].x, graphs[1].x) and torch.equal(loaded[2].edge_index, graphs[2].edge_index)
+    assert loaded.labels.tolist() == [1.0, 0.0, 1.0]
+
+
+def test_subsample_is_seeded_and_bounded():
+    frame = _table([["C" * (i % 5 + 1), str(i % 2)] for i in range(50)])
+    assert subsample(frame, None, 0) is frame
+    a, b = subsample(frame, 20, 1), subsample(frame, 20, 1)
+    assert len(a) == 20 and a.equals(b)

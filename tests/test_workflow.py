@@ -1,0 +1,78 @@
+"""The Snakemake workflow itself: dry runs of every preset, lint, config errors, downloads,
+and an end-to-end run of presets/tiny.yaml."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from conftest import snakemake
+
+PRESETS = [None, "presets/tiny.yaml", "presets/benchmark.yaml", "presets/paper.yaml"]
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=["default", "tiny", "benchmark", "paper"])
+def test_dry_run_of_every_preset(workflow, preset):
+    args = ["-n", "report"] + (["--configfile", preset] if preset else [])
+    result = snakemake(workflow, *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "gnn_train" in result.stdout
+
+
+def test_lint_has_no_findings(workflow):
+    result = snakemake(workflow, "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "preset_text, key",
+    [
+        ("gnn:\n  no_such_option: 1\n", "no_such_option"),
+        ("gnn:\n  defaults:\n    lr: fast\n", "lr"),
+        ("gnn:\n  defaults:\n    dropout: 3.0\n", "dropout"),
+        ("gnn:\n  run_variants: [gat_edge, ghost]\n", "gnn.run_variants[1]"),
+    ],
+)
+def test_config_error_fails_before_any_job(workflow, preset_text, key):
+    (workflow / "bad.yaml").write_text(preset_text)
+    result = snakemake(workflow, "--cores", "1", "report", "--configfile", "bad.yaml")
+    assert result.returncode != 0
+    assert key in result.stdout + result.stderr
+    assert not (workflow / "results").exists()
+
+
+def test_download_rule_uses_the_mirror(workflow, data_mirror):
+    result = snakemake(workflow, "--cores", "1", "results/data/bbbp/BBBP.csv", env={"MEDLAB_DATA_MIRROR": str(data_mirror)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = pd.read_csv(workflow / "results/data/bbbp/BBBP.csv")
+    assert len(data) == 2050 and list(data.columns) == ["num", "name", "p_np", "smiles"]
+    assert "mirror:" in (workflow / "results/data/bbbp/BBBP.csv.provenance.json").read_text()
+
+
+def test_download_checksum_mismatch_fails_clearly_and_leaves_no_file(workflow, data_mirror):
+    (workflow / "bad.yaml").write_text("datasets:\n  bbbp:\n    sha256: " + "ab" * 32 + "\n")
+    result = snakemake(
+        workflow, "--cores", "1", "results/data/bbbp/BBBP.csv", "--configfile", "bad.yaml",
+        env={"MEDLAB_DATA_MIRROR": str(data_mirror)},
+    )
+    assert result.returncode != 0
+    log = (workflow / "logs/data/bbbp/BBBP.csv.log").read_text()
+    assert "checksum mismatch" in log and "datasets.bbbp.sha256" in log
+    folder = workflow / "results/data/bbbp"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_tiny_preset_end_to_end_then_nothing_to_do(workflow, data_mirror):
+    env = {"MEDLAB_DATA_MIRROR": str(data_mirror)}
+    result = snakemake(workflow, "--cores", "2", "report", "--configfile", "presets/tiny.yaml", env=env)
+    assert result.returncode == 0, result.stderr[-5000:]
+    page = (workflow / "results/report/index.html").read_text()
+    assert "Experiment 1" in page and "data:image/png;base64," in page
+    runs = pd.read_csv(workflow / "results/gnn/summary/runs.tsv", sep="\t")
+    assert len(runs) == 3
+    assert all(math.isfinite(v) for v in runs["test_roc_auc"])
+    again = snakemake(workflow, "-n", "report", "--configfile", "presets/tiny.yaml", env=env)
+    assert again.returncode == 0
+    assert "Nothing to be done" in again.stdout + again.stderr
