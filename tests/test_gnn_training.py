@@ -7,9 +7,11 @@ import torch
 
 from medlab.gnn.evaluate import evaluate_run
 from medlab.gnn.featurize import MoleculeGraphs, TableSpec, featurize_table, save_graphs
-from medlab.gnn.models import ModelSpec, MoleculeGNN
+from medlab.gnn.models import MoleculeGNN
+from medlab.gnn.spec import ModelSpec
 from medlab.gnn.splits import random_split
-from medlab.gnn.train import NonFiniteLossError, TrainSpec, train_gnn
+from medlab.gnn.spec import TrainSpec
+from medlab.gnn.train import NonFiniteLossError, train_gnn
 from medlab.metrics import UndefinedMetricError, best_f1_threshold, ranking_metrics
 
 # a learnable toy task: aromatic-ring molecules are positive

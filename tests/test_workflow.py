@@ -2,11 +2,13 @@
 and an end-to-end run of presets/tiny.yaml."""
 
 import math
+import re
+from collections import Counter
 
 import pandas as pd
 import pytest
 
-from conftest import snakemake
+from conftest import copy_workflow, snakemake
 
 PRESETS = [None, "presets/tiny.yaml", "presets/benchmark.yaml", "presets/paper.yaml"]
 
@@ -63,16 +65,51 @@ def test_download_checksum_mismatch_fails_clearly_and_leaves_no_file(workflow, d
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
-@pytest.mark.slow
-def test_tiny_preset_end_to_end_then_nothing_to_do(workflow, data_mirror):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_mirror):
+    """The tiny preset run once, end to end, in a workflow copy shared by this module's tests."""
+    workflow = copy_workflow(tmp_path_factory.mktemp("tiny") / "workflow")
     env = {"MEDLAB_DATA_MIRROR": str(data_mirror)}
     result = snakemake(workflow, "--cores", "2", "report", "--configfile", "presets/tiny.yaml", env=env)
     assert result.returncode == 0, result.stderr[-5000:]
+    return workflow, env
+
+
+def planned_jobs(workflow, env, *extra) -> Counter:
+    """Rule name -> number of jobs a dry run of the report plans."""
+    result = snakemake(workflow, "-n", "report", "--configfile", "presets/tiny.yaml", *extra, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Counter(re.findall(r"^(?:local)?rule (\w+):", result.stdout, flags=re.MULTILINE))
+
+
+@pytest.mark.slow
+def test_tiny_preset_end_to_end(tiny_run):
+    workflow, _ = tiny_run
     page = (workflow / "results/report/index.html").read_text()
     assert "Experiment 1" in page and "data:image/png;base64," in page
     runs = pd.read_csv(workflow / "results/gnn/summary/runs.tsv", sep="\t")
     assert len(runs) == 3
     assert all(math.isfinite(v) for v in runs["test_roc_auc"])
-    again = snakemake(workflow, "-n", "report", "--configfile", "presets/tiny.yaml", env=env)
-    assert again.returncode == 0
-    assert "Nothing to be done" in again.stdout + again.stderr
+    assert not list(workflow.glob("results/gnn/**/checkpoint.pt"))  # removed once a run completes
+
+
+@pytest.mark.slow
+def test_rerun_without_change_schedules_nothing(tiny_run):
+    assert planned_jobs(*tiny_run) == Counter()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        ("gnn:\n  defaults:\n    lr: 0.002\n", {"gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1}),
+        ("gnn:\n  variants:\n    gcn: {hidden: 16}\n", {"gnn_train": 1, "gnn_evaluate": 1, "gnn_aggregate": 1, "report": 1}),
+        ("gnn:\n  seeds: [0, 1]\n", {"gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1}),
+        ("report:\n  title: another title\n", {"report": 1}),
+    ],
+    ids=["gnn-lr", "one-variant", "new-seed", "report-title"],
+)
+def test_config_edit_reruns_only_what_depends_on_it(tiny_run, edit, expected):
+    workflow, env = tiny_run
+    (workflow / "edit.yaml").write_text(edit)
+    assert planned_jobs(workflow, env, "edit.yaml") == Counter(expected)

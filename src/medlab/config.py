@@ -71,8 +71,7 @@ def check_config(config: dict) -> None:
 
 
 def _check_gnn(config: dict) -> None:
-    from medlab.gnn.models import ModelSpec, validate_spec
-    from medlab.gnn.train import TrainSpec
+    from medlab.gnn.spec import TrainSpec
 
     gnn = config["gnn"]
     known_datasets = set(config["datasets"]) | set(config["packaged_datasets"])
@@ -86,7 +85,7 @@ def _check_gnn(config: dict) -> None:
             raise ConfigError(f"config key gnn.run_variants[{index}]: {name!r} is not defined under gnn.variants")
     for name in gnn["variants"]:
         try:
-            validate_spec(TrainSpec.from_dict(gnn_variant_spec(config, name)).model)
+            TrainSpec.from_dict(gnn_variant_spec(config, name))
         except (ValueError, TypeError) as error:
             raise ConfigError(f"config key gnn.variants.{name}: {error}") from error
     for comparison, members in gnn["comparisons"].items():

@@ -6,25 +6,13 @@ experiment: GCN (degree-normalised mean), GraphSAGE (mean), GIN (sum) and GAT (a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 from torch_geometric.nn.aggr import AttentionalAggregation
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    arch: str
-    hidden: int
-    layers: int
-    heads: int = 1
-    dropout: float = 0.0
-    residual: bool = False
-    edge_features: bool = False
-    pooling: str = "mean"
+from medlab.gnn.spec import ModelSpec, validate_spec
 
 
 def _gin_mlp(hidden: int) -> nn.Module:
@@ -51,20 +39,6 @@ def _build_sage(spec: ModelSpec, edge_dim: int | None) -> nn.Module:
 
 
 CONV_BUILDERS = {"gat": _build_gat, "gcn": _build_gcn, "gin": _build_gin, "sage": _build_sage}
-ARCHS_WITH_EDGE_FEATURES = {"gat", "gin"}
-POOLINGS = {"mean", "sum", "max", "attention"}
-
-
-def validate_spec(spec: ModelSpec) -> None:
-    """Raise ValueError for a combination the models cannot build."""
-    if spec.arch not in CONV_BUILDERS:
-        raise ValueError(f"unknown arch {spec.arch!r}; expected one of {sorted(CONV_BUILDERS)}")
-    if spec.edge_features and spec.arch not in ARCHS_WITH_EDGE_FEATURES:
-        raise ValueError(f"arch {spec.arch!r} cannot use edge features; only {sorted(ARCHS_WITH_EDGE_FEATURES)} can")
-    if spec.arch == "gat" and spec.hidden % spec.heads:
-        raise ValueError(f"gat: hidden ({spec.hidden}) must be divisible by heads ({spec.heads})")
-    if spec.pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {spec.pooling!r}; expected one of {sorted(POOLINGS)}")
 
 
 class MoleculeGNN(nn.Module):

@@ -9,7 +9,8 @@ import pandas as pd
 import torch
 
 from medlab.gnn.models import MoleculeGNN
-from medlab.gnn.train import TrainSpec, predict, train_gnn
+from medlab.gnn.spec import TrainSpec
+from medlab.gnn.train import predict, train_gnn
 from medlab.io import atomic_path, write_tsv
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,10 @@ at the end of each checkpointed epoch.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from torch.utils.data import WeightedRandomSampler
 from torch_geometric.loader import DataLoader
 
-from medlab.gnn.models import ModelSpec, MoleculeGNN
+from medlab.gnn.models import MoleculeGNN
+from medlab.gnn.spec import TrainSpec
 from medlab.io import atomic_path
 from medlab.losses import build_loss
 
@@ -33,40 +32,6 @@ log = logging.getLogger(__name__)
 
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss."""
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """Everything that determines a training run (one variant of the experiment)."""
-
-    model: ModelSpec
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    loss: str = "bce"
-    focal_gamma: float = 2.0
-    oversample: bool = False
-    early_stopping: bool = True
-    patience: int = 15
-    lr_scheduler: str = "plateau"
-    scheduler_factor: float = 0.3
-    scheduler_patience: int = 5
-    min_lr: float = 1e-5
-
-    def fingerprint(self) -> str:
-        """Stable hash of the spec, stored in checkpoints so a changed spec never resumes."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainSpec":
-        model_keys = set(ModelSpec.__dataclass_fields__)
-        model = ModelSpec(**{k: v for k, v in values.items() if k in model_keys})
-        rest = {k: v for k, v in values.items() if k not in model_keys}
-        unknown = set(rest) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown training option(s): {sorted(unknown)}")
-        return cls(model=model, **rest)
 
 
 @dataclass

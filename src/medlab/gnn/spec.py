@@ -1,0 +1,86 @@
+"""What a GNN run is made of: model and training options, and their validation.
+
+Kept free of torch imports so the workflow can check a config in milliseconds while
+Snakemake parses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+ARCHS = ("gat", "gcn", "gin", "sage")
+ARCHS_WITH_EDGE_FEATURES = ("gat", "gin")
+POOLINGS = ("mean", "sum", "max", "attention")
+LOSSES = ("bce", "weighted_bce", "focal")
+SCHEDULERS = ("plateau", "none")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    arch: str
+    hidden: int
+    layers: int
+    heads: int = 1
+    dropout: float = 0.0
+    residual: bool = False
+    edge_features: bool = False
+    pooling: str = "mean"
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Everything that determines a training run (one variant of the experiment)."""
+
+    model: ModelSpec
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    loss: str = "bce"
+    focal_gamma: float = 2.0
+    oversample: bool = False
+    early_stopping: bool = True
+    patience: int = 15
+    lr_scheduler: str = "plateau"
+    scheduler_factor: float = 0.3
+    scheduler_patience: int = 5
+    min_lr: float = 1e-5
+
+    def fingerprint(self) -> str:
+        """Stable hash of the spec, stored in checkpoints so a changed spec never resumes."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainSpec":
+        """Build from a flat mapping of model and training options (a config variant)."""
+        model_keys = set(ModelSpec.__dataclass_fields__)
+        model = ModelSpec(**{k: v for k, v in values.items() if k in model_keys})
+        rest = {k: v for k, v in values.items() if k not in model_keys}
+        unknown = set(rest) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training option(s): {sorted(unknown)}")
+        spec = cls(model=model, **rest)
+        validate_train_spec(spec)
+        return spec
+
+
+def validate_spec(spec: ModelSpec) -> None:
+    """Raise ValueError for a model the registry cannot build."""
+    if spec.arch not in ARCHS:
+        raise ValueError(f"unknown arch {spec.arch!r}; expected one of {list(ARCHS)}")
+    if spec.edge_features and spec.arch not in ARCHS_WITH_EDGE_FEATURES:
+        raise ValueError(f"arch {spec.arch!r} cannot use edge features; only {list(ARCHS_WITH_EDGE_FEATURES)} can")
+    if spec.arch == "gat" and spec.hidden % spec.heads:
+        raise ValueError(f"gat: hidden ({spec.hidden}) must be divisible by heads ({spec.heads})")
+    if spec.pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {spec.pooling!r}; expected one of {list(POOLINGS)}")
+
+
+def validate_train_spec(spec: TrainSpec) -> None:
+    validate_spec(spec.model)
+    if spec.loss not in LOSSES:
+        raise ValueError(f"unknown loss {spec.loss!r}; expected one of {list(LOSSES)}")
+    if spec.lr_scheduler not in SCHEDULERS:
+        raise ValueError(f"unknown lr_scheduler {spec.lr_scheduler!r}; expected one of {list(SCHEDULERS)}")
