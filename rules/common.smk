@@ -89,6 +89,20 @@ def get_gnn_summary_files():
     }
 
 
+def get_gnn_report_outputs():
+    """The GNN summary files, with the key ones marked for `snakemake --report`."""
+    files = get_gnn_summary_files()
+    captions = {
+        "variants": "gnn_variants.rst",
+        "comparisons": "gnn_comparisons.rst",
+        "curves": "gnn_curves.rst",
+        "roc_pr": "gnn_roc_pr.rst",
+    }
+    for key, caption in captions.items():
+        files[key] = report(files[key], caption=f"../resources/captions/{caption}", category="Experiment 1: GNN")
+    return files
+
+
 # ---- report -----------------------------------------------------------------------
 
 

@@ -104,7 +104,7 @@ rule gnn_aggregate:
         featurize=expand("results/gnn/{dataset}/featurize.json", dataset=config["gnn"]["datasets"]),
         dropped=expand("results/gnn/{dataset}/dropped.tsv", dataset=config["gnn"]["datasets"]),
     output:
-        **get_gnn_summary_files(),
+        **get_gnn_report_outputs(),
     params:
         runs=get_gnn_runs(),
         variants=config["gnn"]["run_variants"],

@@ -54,3 +54,16 @@ def snakemake(directory: Path, *args: str, env: dict | None = None, timeout: flo
         command, cwd=directory, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, data_mirror):
+    """presets/tiny.yaml run once end to end in a workflow copy shared by the session.
+
+    Returns (workflow directory, environment). Tests using it must not change its outputs.
+    """
+    workflow = copy_workflow(tmp_path_factory.mktemp("tiny") / "workflow")
+    env = {"MEDLAB_DATA_MIRROR": str(data_mirror)}
+    result = snakemake(workflow, "--cores", "2", "report", "--configfile", "presets/tiny.yaml", env=env)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workflow, env

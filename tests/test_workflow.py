@@ -8,7 +8,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from conftest import copy_workflow, snakemake
+from conftest import snakemake
 
 PRESETS = [None, "presets/tiny.yaml", "presets/benchmark.yaml", "presets/paper.yaml"]
 
@@ -63,16 +63,6 @@ def test_download_checksum_mismatch_fails_clearly_and_leaves_no_file(workflow, d
     assert "checksum mismatch" in log and "datasets.bbbp.sha256" in log
     folder = workflow / "results/data/bbbp"
     assert not folder.exists() or list(folder.iterdir()) == []
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, data_mirror):
-    """The tiny preset run once, end to end, in a workflow copy shared by this module's tests."""
-    workflow = copy_workflow(tmp_path_factory.mktemp("tiny") / "workflow")
-    env = {"MEDLAB_DATA_MIRROR": str(data_mirror)}
-    result = snakemake(workflow, "--cores", "2", "report", "--configfile", "presets/tiny.yaml", env=env)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workflow, env
 
 
 def planned_jobs(workflow, env, *extra) -> Counter:
