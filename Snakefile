@@ -17,6 +17,7 @@ validate(config, schema="schemas/config.schema.yaml", set_default=False)
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/gnn.smk"
+include: "rules/attention.smk"
 include: "rules/report.smk"
 
 

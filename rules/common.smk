@@ -8,7 +8,7 @@ from medlab.config import check_config, gnn_variant_spec
 
 check_config(config)
 
-EXPERIMENTS = ["gnn"]
+EXPERIMENTS = ["gnn", "attention"]
 
 
 wildcard_constraints:
@@ -103,6 +103,70 @@ def get_gnn_report_outputs():
     return files
 
 
+# ---- attention ----------------------------------------------------------------------
+
+
+def get_attention_disabled_spec(wildcards):
+    """Heads to disable in this condition: none for original/positions_removed."""
+    if wildcards.condition in ("original", "positions_removed"):
+        return None
+    return config["attention"]["disabled_heads"]
+
+
+def _attention_needs_importance(condition):
+    spec = config["attention"]["disabled_heads"]
+    by_importance = not spec["heads"] and spec["policy"] != "random"
+    return by_importance and condition in ("heads_disabled", "both")
+
+
+def get_attention_extract_inputs(wildcards):
+    inputs = {"sentences": config["attention"]["sentences"]}
+    if _attention_needs_importance(wildcards.condition):
+        inputs["importance"] = f"results/attention/{wildcards.model}/importance.tsv"
+    return inputs
+
+
+def get_attention_analyze_inputs(wildcards):
+    models = list(config["attention"]["models"])
+    conditions = config["attention"]["conditions"]
+    return {
+        "heads": [f"results/attention/{m}/conditions/{c}/heads.parquet" for m in models for c in conditions],
+        "hidden": [f"results/attention/{m}/conditions/{c}/hidden.parquet" for m in models for c in conditions],
+        "maps": [f"results/attention/{m}/conditions/{c}/maps.npz" for m in models for c in conditions],
+        "info": [f"results/attention/{m}/conditions/{c}/info.json" for m in models for c in conditions],
+        "importance": [f"results/attention/{m}/importance.tsv" for m in models],
+        "curves": [f"results/attention/{m}/pruning_curves.tsv" for m in models],
+        "tolerances": [f"results/attention/{m}/pruning_tolerances.tsv" for m in models],
+        "cost": [f"results/attention/{m}/cost/heads{h}.json" for m in models for h in config["attention"]["cost"]["heads_per_layer"]],
+        "cost_benchmarks": [f"benchmarks/attention/{m}/cost/heads{h}.tsv" for m in models for h in config["attention"]["cost"]["heads_per_layer"]],
+    }
+
+
+def get_attention_summary_files():
+    files = {
+        "summary": "results/attention/summary/conditions.tsv",
+        "tests": "results/attention/summary/wilcoxon_tests.tsv",
+        "importance": "results/attention/summary/importance.tsv",
+        "curves": "results/attention/summary/pruning_curves.tsv",
+        "tolerances": "results/attention/summary/pruning_tolerances.tsv",
+        "cost": "results/attention/summary/cost.tsv",
+        "inputs": "results/attention/summary/inputs.tsv",
+        "heatmaps": "results/attention/summary/heatmaps.png",
+        "distributions": "results/attention/summary/distributions.png",
+        "hidden_change": "results/attention/summary/hidden_change.png",
+        "pruning_plot": "results/attention/summary/pruning.png",
+        "cost_plot": "results/attention/summary/cost.png",
+    }
+    return files
+
+
+def get_attention_report_outputs():
+    files = get_attention_summary_files()
+    for key in ("heatmaps", "distributions", "hidden_change", "pruning_plot", "cost_plot", "tests"):
+        files[key] = report(files[key], caption=f"../resources/captions/attention_{key}.rst", category="Experiment 2: attention")
+    return files
+
+
 # ---- report -----------------------------------------------------------------------
 
 
@@ -110,4 +174,6 @@ def get_report_inputs(wildcards):
     inputs = {"provenance": get_provenance_files()}
     if is_enabled("gnn"):
         inputs.update({f"gnn_{k}": v for k, v in get_gnn_summary_files().items()})
+    if is_enabled("attention"):
+        inputs.update({f"attention_{k}": v for k, v in get_attention_summary_files().items()})
     return inputs

@@ -70,7 +70,8 @@ def test_report_renders_in_headless_chromium(tiny_run):
     try:
         browser.get(page_url)
         headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]
-        assert any(h.startswith("Experiment 1") for h in headings), headings
+        for expected in ("Experiment 1", "Experiment 2"):
+            assert any(h.startswith(expected) for h in headings), headings
         images = browser.find_elements(By.TAG_NAME, "img")
         assert images
         widths = [browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) for img in images]

@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 # each job costs a status poll; 5 s instead of the plugin's 40 s keeps the test short
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "5"]
 TINY_JOBS = Counter(
-    {"data_export_packaged": 1, "gnn_featurize": 1, "gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1}
+    {"data_export_packaged": 1, "gnn_featurize": 1, "gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1,
+     "attention_importance": 1, "attention_pruning": 1, "attention_extract": 4, "attention_cost": 2, "attention_analyze": 1,
+     "report": 1}
 )
 
 

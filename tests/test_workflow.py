@@ -76,7 +76,7 @@ def planned_jobs(workflow, env, *extra) -> Counter:
 def test_tiny_preset_end_to_end(tiny_run):
     workflow, _ = tiny_run
     page = (workflow / "results/report/index.html").read_text()
-    assert "Experiment 1" in page and "data:image/png;base64," in page
+    assert "Experiment 1" in page and "Experiment 2" in page and "data:image/png;base64," in page
     runs = pd.read_csv(workflow / "results/gnn/summary/runs.tsv", sep="\t")
     assert len(runs) == 3
     assert all(math.isfinite(v) for v in runs["test_roc_auc"])
@@ -96,8 +96,10 @@ def test_rerun_without_change_schedules_nothing(tiny_run):
         ("gnn:\n  variants:\n    gcn: {hidden: 16}\n", {"gnn_train": 1, "gnn_evaluate": 1, "gnn_aggregate": 1, "report": 1}),
         ("gnn:\n  seeds: [0, 1]\n", {"gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1}),
         ("report:\n  title: another title\n", {"report": 1}),
+        ("attention:\n  pruning:\n    quality_threshold: 0.9\n", {"attention_pruning": 1, "attention_analyze": 1, "report": 1}),
+        ("attention:\n  cost:\n    heads_per_layer: [1, 6, 12]\n", {"attention_cost": 1, "attention_analyze": 1, "report": 1}),
     ],
-    ids=["gnn-lr", "one-variant", "new-seed", "report-title"],
+    ids=["gnn-lr", "one-variant", "new-seed", "report-title", "attention-threshold", "attention-new-cost-point"],
 )
 def test_config_edit_reruns_only_what_depends_on_it(tiny_run, edit, expected):
     workflow, env = tiny_run

@@ -29,8 +29,9 @@ plt.rcParams.update(
 
 
 def save_figure(fig, path) -> None:
-    """Save ``fig`` as PNG atomically and close it."""
-    fig.tight_layout()
+    """Save ``fig`` as PNG atomically and close it (tight layout unless it has a layout engine)."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)

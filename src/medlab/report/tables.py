@@ -8,21 +8,26 @@ import math
 import pandas as pd
 
 
-def _format(value, digits: int) -> str:
+def _format(value, digits: int, style: str | None = None) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "not computed"
-        return f"{value:.{digits}f}"
+        return style.format(value) if style else f"{value:.{digits}f}"
     return html.escape(str(value))
 
 
-def html_table(frame: pd.DataFrame, best: dict[str, str] | None = None, digits: int = 3, caption: str | None = None) -> str:
-    """Render ``frame`` as an HTML table.
+def html_table(
+    frame: pd.DataFrame, best: dict[str, str] | None = None, digits: int = 3, caption: str | None = None,
+    formats: dict[str, str] | None = None,
+) -> str:
+    """Render ``frame`` as an HTML table (inside a horizontally scrollable wrapper).
 
     ``best`` maps a column to ``"max"`` or ``"min"``: the best cell(s) of that column get
     the ``best`` class (bold), so the winner per column is visible without reading numbers.
+    ``formats`` maps a column to a format string (e.g. ``"{:.2g}"`` for p-values).
     """
     best = best or {}
+    formats = formats or {}
     winners = {}
     for column, direction in best.items():
         if column in frame.columns and pd.api.types.is_numeric_dtype(frame[column]) and frame[column].notna().any():
@@ -36,7 +41,8 @@ def html_table(frame: pd.DataFrame, best: dict[str, str] | None = None, digits: 
             value = frame[column].iloc[position]
             marked = column in winners and bool(winners[column].iloc[position])
             opening = '<td class="best">' if marked else "<td>"
-            cells.append(f"{opening}{_format(value, digits)}</td>")
+            cells.append(f"{opening}{_format(value, digits, formats.get(column))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption_html = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f'<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    table = f'<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return f'<div class="table-wrap">{table}</div>'

@@ -1,0 +1,147 @@
+# Experiment 2: attention inside a BERT encoder.
+# importance -> pruning curves; extract per condition; cost per heads-per-layer;
+# analyze -> statistics and figures. Outputs under results/attention/<model>/...
+
+
+rule attention_importance:
+    input:
+        sentences=config["attention"]["sentences"],
+    output:
+        importance="results/attention/{model}/importance.tsv",
+    wildcard_constraints:
+        model=get_constraint(config["attention"]["models"]),
+    params:
+        model=lambda wc: config["attention"]["models"][wc.model],
+        max_length=config["attention"]["max_length"],
+        max_sentences=config["attention"]["max_sentences"],
+        batch_size=config["attention"]["batch_size"],
+        device=config["device"],
+    threads: config["attention"]["threads"]
+    resources:
+        gpu=config["attention"]["resources"]["gpu"],
+        mem_mb=config["attention"]["resources"]["mem_mb"],
+        runtime=config["attention"]["resources"]["runtime"],
+    log:
+        "logs/attention/{model}/importance.log",
+    benchmark:
+        "benchmarks/attention/{model}/importance.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/attention_importance.py"
+
+
+rule attention_pruning:
+    input:
+        sentences=config["attention"]["sentences"],
+        importance="results/attention/{model}/importance.tsv",
+    output:
+        curves="results/attention/{model}/pruning_curves.tsv",
+        tolerances="results/attention/{model}/pruning_tolerances.tsv",
+    wildcard_constraints:
+        model=get_constraint(config["attention"]["models"]),
+    params:
+        model=lambda wc: config["attention"]["models"][wc.model],
+        max_length=config["attention"]["max_length"],
+        max_sentences=config["attention"]["max_sentences"],
+        batch_size=config["attention"]["batch_size"],
+        fractions=config["attention"]["pruning"]["fractions"],
+        threshold=config["attention"]["pruning"]["quality_threshold"],
+        device=config["device"],
+    threads: config["attention"]["threads"]
+    resources:
+        gpu=config["attention"]["resources"]["gpu"],
+        mem_mb=config["attention"]["resources"]["mem_mb"],
+        runtime=config["attention"]["resources"]["runtime"],
+    log:
+        "logs/attention/{model}/pruning.log",
+    benchmark:
+        "benchmarks/attention/{model}/pruning.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/attention_pruning.py"
+
+
+rule attention_extract:
+    input:
+        unpack(get_attention_extract_inputs),
+    output:
+        heads="results/attention/{model}/conditions/{condition}/heads.parquet",
+        hidden="results/attention/{model}/conditions/{condition}/hidden.parquet",
+        maps="results/attention/{model}/conditions/{condition}/maps.npz",
+        info="results/attention/{model}/conditions/{condition}/info.json",
+    wildcard_constraints:
+        model=get_constraint(config["attention"]["models"]),
+        condition="original|heads_disabled|positions_removed|both",
+    params:
+        model=lambda wc: config["attention"]["models"][wc.model],
+        disabled=get_attention_disabled_spec,
+        max_length=config["attention"]["max_length"],
+        max_sentences=config["attention"]["max_sentences"],
+        batch_size=config["attention"]["batch_size"],
+        heatmap_sentences=config["attention"]["heatmap_sentences"],
+        device=config["device"],
+    threads: config["attention"]["threads"]
+    resources:
+        gpu=config["attention"]["resources"]["gpu"],
+        mem_mb=config["attention"]["resources"]["mem_mb"],
+        runtime=config["attention"]["resources"]["runtime"],
+    log:
+        "logs/attention/{model}/conditions/{condition}.log",
+    benchmark:
+        "benchmarks/attention/{model}/conditions/{condition}.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/attention_extract.py"
+
+
+rule attention_cost:
+    input:
+        sentences=config["attention"]["sentences"],
+    output:
+        cost="results/attention/{model}/cost/heads{heads}.json",
+    wildcard_constraints:
+        model=get_constraint(config["attention"]["models"]),
+        heads=r"\d+",
+    params:
+        model=lambda wc: config["attention"]["models"][wc.model],
+        max_length=config["attention"]["max_length"],
+        max_sentences=config["attention"]["max_sentences"],
+        batch_size=config["attention"]["cost"]["batch_size"],
+        repeats=config["attention"]["cost"]["repeats"],
+        device=config["device"],
+    # one thread: latencies of different head counts stay comparable on a shared machine
+    threads: 1
+    resources:
+        gpu=config["attention"]["resources"]["gpu"],
+        mem_mb=config["attention"]["resources"]["mem_mb"],
+        runtime=config["attention"]["resources"]["runtime"],
+    log:
+        "logs/attention/{model}/cost/heads{heads}.log",
+    benchmark:
+        "benchmarks/attention/{model}/cost/heads{heads}.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/attention_cost.py"
+
+
+rule attention_analyze:
+    input:
+        unpack(get_attention_analyze_inputs),
+    output:
+        **get_attention_report_outputs(),
+    params:
+        models=list(config["attention"]["models"]),
+        conditions=config["attention"]["conditions"],
+        heatmap_layer=config["attention"]["heatmap_layer"],
+        threshold=config["attention"]["pruning"]["quality_threshold"],
+        heads_per_layer=config["attention"]["cost"]["heads_per_layer"],
+    log:
+        "logs/attention/analyze.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/attention_analyze.py"
