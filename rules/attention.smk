@@ -37,7 +37,6 @@ rule attention_pruning:
         importance="results/attention/{model}/importance.tsv",
     output:
         curves="results/attention/{model}/pruning_curves.tsv",
-        tolerances="results/attention/{model}/pruning_tolerances.tsv",
     wildcard_constraints:
         model=get_constraint(config["attention"]["models"]),
     params:
@@ -46,7 +45,6 @@ rule attention_pruning:
         max_sentences=config["attention"]["max_sentences"],
         batch_size=config["attention"]["batch_size"],
         fractions=config["attention"]["pruning"]["fractions"],
-        threshold=config["attention"]["pruning"]["quality_threshold"],
         device=config["device"],
     threads: config["attention"]["threads"]
     resources:

@@ -136,7 +136,6 @@ def get_attention_analyze_inputs(wildcards):
         "info": [f"results/attention/{m}/conditions/{c}/info.json" for m in models for c in conditions],
         "importance": [f"results/attention/{m}/importance.tsv" for m in models],
         "curves": [f"results/attention/{m}/pruning_curves.tsv" for m in models],
-        "tolerances": [f"results/attention/{m}/pruning_tolerances.tsv" for m in models],
         "cost": [f"results/attention/{m}/cost/heads{h}.json" for m in models for h in config["attention"]["cost"]["heads_per_layer"]],
         "cost_benchmarks": [f"benchmarks/attention/{m}/cost/heads{h}.tsv" for m in models for h in config["attention"]["cost"]["heads_per_layer"]],
     }

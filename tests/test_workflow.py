@@ -96,7 +96,7 @@ def test_rerun_without_change_schedules_nothing(tiny_run):
         ("gnn:\n  variants:\n    gcn: {hidden: 16}\n", {"gnn_train": 1, "gnn_evaluate": 1, "gnn_aggregate": 1, "report": 1}),
         ("gnn:\n  seeds: [0, 1]\n", {"gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1}),
         ("report:\n  title: another title\n", {"report": 1}),
-        ("attention:\n  pruning:\n    quality_threshold: 0.9\n", {"attention_pruning": 1, "attention_analyze": 1, "report": 1}),
+        ("attention:\n  pruning:\n    quality_threshold: 0.9\n", {"attention_analyze": 1, "report": 1}),
         ("attention:\n  cost:\n    heads_per_layer: [1, 6, 12]\n", {"attention_cost": 1, "attention_analyze": 1, "report": 1}),
     ],
     ids=["gnn-lr", "one-variant", "new-seed", "report-title", "attention-threshold", "attention-new-cost-point"],

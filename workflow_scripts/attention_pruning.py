@@ -3,7 +3,7 @@
 import pandas as pd
 
 from medlab.attention.extract import read_sentences
-from medlab.attention.importance import pruning_curves, tolerances
+from medlab.attention.importance import pruning_curves
 from medlab.attention.model import load_encoder
 from medlab.device import select_device
 from medlab.io import write_tsv
@@ -17,4 +17,3 @@ sentences = read_sentences(snakemake.input.sentences, snakemake.params.max_sente
 importance = pd.read_csv(snakemake.input.importance, sep="\t")
 curves = pruning_curves(model, tokenizer, sentences, importance, snakemake.params.fractions, snakemake.params.max_length, snakemake.params.batch_size)
 write_tsv(curves, snakemake.output.curves, float_format="%.6g")
-write_tsv(tolerances(curves, snakemake.params.threshold), snakemake.output.tolerances)

@@ -10,6 +10,7 @@ import pandas as pd
 from medlab.attention.analysis import (
     condition_summary, paired_tests, plot_cost, plot_distributions, plot_heatmaps, plot_hidden_change, plot_pruning,
 )
+from medlab.attention.importance import tolerances
 from medlab.io import read_json, write_tsv
 
 
@@ -34,9 +35,13 @@ def summarize(inputs, outputs, params) -> None:
     summary = summary.sort_values(["model", "condition"], key=lambda c: c.map(order) if c.name == "condition" else c)
     write_tsv(summary[["model"] + [c for c in summary.columns if c != "model"]], outputs.summary, float_format="%.6g")
     write_tsv(pd.concat(tests, ignore_index=True), outputs.tests, float_format="%.6g")
-    for key in ("importance", "curves", "tolerances"):
+    for key in ("importance", "curves"):
         frame = pd.concat([pd.read_csv(p, sep="\t").assign(model=_model_of(p)) for p in inputs[key]], ignore_index=True)
         write_tsv(frame, outputs[key], float_format="%.6g")
+    tolerance_tables = [
+        tolerances(pd.read_csv(p, sep="\t"), params.threshold).assign(model=_model_of(p)) for p in inputs.curves
+    ]
+    write_tsv(pd.concat(tolerance_tables, ignore_index=True), outputs.tolerances)
     cost = _cost_table(inputs.cost, inputs.cost_benchmarks)
     write_tsv(cost, outputs.cost, float_format="%.6g")
     infos = [read_json(p) for p in inputs.info]
