@@ -8,7 +8,7 @@ from medlab.config import check_config, gnn_variant_spec
 
 check_config(config)
 
-EXPERIMENTS = ["gnn", "attention"]
+EXPERIMENTS = ["gnn", "attention", "multilabel"]
 
 
 wildcard_constraints:
@@ -46,6 +46,8 @@ def get_used_datasets():
     used = set()
     if is_enabled("gnn"):
         used.update(config["gnn"]["datasets"])
+    if is_enabled("multilabel") and config["multilabel"]["dataset"] == "hoc":
+        used.add("hoc")
     return sorted(used)
 
 
@@ -166,6 +168,64 @@ def get_attention_report_outputs():
     return files
 
 
+# ---- multi-label -------------------------------------------------------------------
+
+
+def get_multilabel_data_inputs(wildcards):
+    return {"archive": get_dataset_file("hoc")} if wildcards.dataset == "hoc" else {}
+
+
+def get_multilabel_tokens(wildcards):
+    model = config["multilabel"]["model"]["name"]
+    return f"results/multilabel/{wildcards.dataset}/tokens/{model}_len{config['multilabel']['max_length']}"
+
+
+def get_multilabel_cells():
+    """One dict per grid cell (dataset, batch_size, lr, loss, seed), in a stable order."""
+    grid = config["multilabel"]["grid"]
+    return [
+        dict(dataset=config["multilabel"]["dataset"], batch_size=b, lr=lr, loss=loss, seed=seed)
+        for b in grid["batch_size"]
+        for lr in grid["lr"]
+        for loss in grid["loss"]
+        for seed in grid["seed"]
+    ]
+
+
+def get_multilabel_run_files(kind):
+    return [
+        f"results/multilabel/{c['dataset']}/runs/bs{c['batch_size']}_lr{c['lr']:g}_{c['loss']}_seed{c['seed']}/{kind}"
+        for c in get_multilabel_cells()
+    ]
+
+
+def get_multilabel_summary_files():
+    return {
+        "grid": "results/multilabel/summary/grid.tsv",
+        "thresholds": "results/multilabel/summary/thresholds.tsv",
+        "batch_sizes": "results/multilabel/summary/batch_sizes.tsv",
+        "per_class": "results/multilabel/summary/per_class.tsv",
+        "heatmaps": "results/multilabel/summary/heatmaps.png",
+        "loss_curves": "results/multilabel/summary/loss_curves.png",
+    }
+
+
+def get_multilabel_report_outputs():
+    files = get_multilabel_summary_files()
+    for key in ("grid", "heatmaps", "loss_curves", "thresholds"):
+        files[key] = report(files[key], caption=f"../resources/captions/multilabel_{key}.rst", category="Experiment 4: multi-label")
+    return files
+
+
+def get_multilabel_report_inputs():
+    dataset = config["multilabel"]["dataset"]
+    return {
+        **{f"multilabel_{k}": v for k, v in get_multilabel_summary_files().items()},
+        "multilabel_prevalence": f"results/multilabel/{dataset}/prevalence.tsv",
+        "multilabel_dropped": f"results/multilabel/{dataset}/dropped.tsv",
+    }
+
+
 # ---- report -----------------------------------------------------------------------
 
 
@@ -175,4 +235,6 @@ def get_report_inputs(wildcards):
         inputs.update({f"gnn_{k}": v for k, v in get_gnn_summary_files().items()})
     if is_enabled("attention"):
         inputs.update({f"attention_{k}": v for k, v in get_attention_summary_files().items()})
+    if is_enabled("multilabel"):
+        inputs.update(get_multilabel_report_inputs())
     return inputs

@@ -70,7 +70,7 @@ def test_report_renders_in_headless_chromium(tiny_run):
     try:
         browser.get(page_url)
         headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]
-        for expected in ("Experiment 1", "Experiment 2"):
+        for expected in ("Experiment 1", "Experiment 2", "Experiment 4"):
             assert any(h.startswith(expected) for h in headings), headings
         images = browser.find_elements(By.TAG_NAME, "img")
         assert images

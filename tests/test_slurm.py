@@ -21,6 +21,7 @@ FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "5"]
 TINY_JOBS = Counter(
     {"data_export_packaged": 1, "gnn_featurize": 1, "gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1,
      "attention_importance": 1, "attention_pruning": 1, "attention_extract": 4, "attention_cost": 2, "attention_analyze": 1,
+     "multilabel_data": 1, "multilabel_tokenize": 1, "multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1,
      "report": 1}
 )
 

@@ -76,7 +76,9 @@ def planned_jobs(workflow, env, *extra) -> Counter:
 def test_tiny_preset_end_to_end(tiny_run):
     workflow, _ = tiny_run
     page = (workflow / "results/report/index.html").read_text()
-    assert "Experiment 1" in page and "Experiment 2" in page and "data:image/png;base64," in page
+    for heading in ("Experiment 1", "Experiment 2", "Experiment 4"):
+        assert heading in page
+    assert "data:image/png;base64," in page
     runs = pd.read_csv(workflow / "results/gnn/summary/runs.tsv", sep="\t")
     assert len(runs) == 3
     assert all(math.isfinite(v) for v in runs["test_roc_auc"])
@@ -98,8 +100,13 @@ def test_rerun_without_change_schedules_nothing(tiny_run):
         ("report:\n  title: another title\n", {"report": 1}),
         ("attention:\n  pruning:\n    quality_threshold: 0.9\n", {"attention_analyze": 1, "report": 1}),
         ("attention:\n  cost:\n    heads_per_layer: [1, 6, 12]\n", {"attention_cost": 1, "attention_analyze": 1, "report": 1}),
+        ("multilabel:\n  grid:\n    batch_size: [16, 8]\n",
+         {"multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1, "report": 1}),
+        ("multilabel:\n  training:\n    epochs: 2\n",
+         {"multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1, "report": 1}),
     ],
-    ids=["gnn-lr", "one-variant", "new-seed", "report-title", "attention-threshold", "attention-new-cost-point"],
+    ids=["gnn-lr", "one-variant", "new-seed", "report-title", "attention-threshold", "attention-new-cost-point",
+         "multilabel-new-grid-cells", "multilabel-epochs"],
 )
 def test_config_edit_reruns_only_what_depends_on_it(tiny_run, edit, expected):
     workflow, env = tiny_run

@@ -4,7 +4,7 @@ from medlab.io import read_json
 from medlab.logs import configure_logging
 from medlab.report.render import render_report
 from medlab.report.runinfo import run_header
-from medlab.report.sections import attention_section, gnn_section
+from medlab.report.sections import attention_section, gnn_section, multilabel_section
 
 configure_logging(snakemake.log[0])
 enabled = [name for name, on in snakemake.params.experiments.items() if on]
@@ -20,4 +20,6 @@ if "gnn" in enabled:
     sections.append(gnn_section({key[len("gnn_"):]: path for key, path in snakemake.input.items() if key.startswith("gnn_")}))
 if "attention" in enabled:
     sections.append(attention_section({key[len("attention_"):]: path for key, path in snakemake.input.items() if key.startswith("attention_")}))
+if "multilabel" in enabled:
+    sections.append(multilabel_section({key[len("multilabel_"):]: path for key, path in snakemake.input.items() if key.startswith("multilabel_")}))
 render_report(snakemake.output.html, snakemake.params.title, header, sections, disabled)

@@ -1,0 +1,116 @@
+# Experiment 4: imbalanced multi-label fine-tuning.
+# data (+ split, label statistics) -> tokenize (cached dataset) -> train per grid cell
+# -> evaluate (thresholds and calibration fitted on validation) -> aggregate.
+
+
+rule multilabel_data:
+    input:
+        unpack(get_multilabel_data_inputs),
+    output:
+        table="results/multilabel/{dataset}/table.tsv",
+        dropped="results/multilabel/{dataset}/dropped.tsv",
+        labels="results/multilabel/{dataset}/labels.json",
+        split="results/multilabel/{dataset}/split.json",
+        prevalence="results/multilabel/{dataset}/prevalence.tsv",
+        cooccurrence="results/multilabel/{dataset}/cooccurrence.tsv",
+        cardinality="results/multilabel/{dataset}/cardinality.tsv",
+    wildcard_constraints:
+        dataset="synthetic|hoc",
+    params:
+        synthetic=config["multilabel"]["synthetic"],
+        fractions=config["multilabel"]["split_fractions"],
+        split_seed=config["multilabel"]["split_seed"],
+    log:
+        "logs/multilabel/{dataset}/data.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_data.py"
+
+
+rule multilabel_tokenize:
+    input:
+        table="results/multilabel/{dataset}/table.tsv",
+        labels="results/multilabel/{dataset}/labels.json",
+    output:
+        tokens=directory("results/multilabel/{dataset}/tokens/{model}_len{max_length}"),
+    wildcard_constraints:
+        dataset="synthetic|hoc",
+        max_length=r"\d+",
+    params:
+        model=config["multilabel"]["model"]["path"],
+    log:
+        "logs/multilabel/{dataset}/tokenize_{model}_len{max_length}.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_tokenize.py"
+
+
+rule multilabel_train:
+    input:
+        tokens=get_multilabel_tokens,
+        split="results/multilabel/{dataset}/split.json",
+        labels="results/multilabel/{dataset}/labels.json",
+    output:
+        steps="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/steps.tsv",
+        epochs="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/epochs.tsv",
+        predictions="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/predictions.tsv",
+        summary="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/summary.json",
+    wildcard_constraints:
+        dataset="synthetic|hoc",
+        batch_size=r"\d+",
+        loss="bce|weighted_bce|focal|asymmetric",
+    params:
+        model=config["multilabel"]["model"]["path"],
+        training=config["multilabel"]["training"],
+        device=config["device"],
+    threads: config["multilabel"]["threads"]
+    resources:
+        gpu=config["multilabel"]["resources"]["gpu"],
+        mem_mb=lambda wc, attempt: config["multilabel"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["multilabel"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
+    log:
+        "logs/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}.log",
+    benchmark:
+        "benchmarks/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_train.py"
+
+
+rule multilabel_evaluate:
+    input:
+        predictions="results/multilabel/{dataset}/runs/{cell}/predictions.tsv",
+        labels="results/multilabel/{dataset}/labels.json",
+    output:
+        metrics="results/multilabel/{dataset}/runs/{cell}/metrics.json",
+        per_class="results/multilabel/{dataset}/runs/{cell}/per_class.tsv",
+    wildcard_constraints:
+        dataset="synthetic|hoc",
+    log:
+        "logs/multilabel/{dataset}/runs/{cell}_evaluate.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_evaluate.py"
+
+
+rule multilabel_aggregate:
+    input:
+        metrics=get_multilabel_run_files("metrics.json"),
+        summaries=get_multilabel_run_files("summary.json"),
+        steps=get_multilabel_run_files("steps.tsv"),
+        per_class=get_multilabel_run_files("per_class.tsv"),
+    output:
+        **get_multilabel_report_outputs(),
+    params:
+        cells=get_multilabel_cells(),
+    log:
+        "logs/multilabel/aggregate.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_aggregate.py"

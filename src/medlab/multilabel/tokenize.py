@@ -1,0 +1,27 @@
+"""Tokenized, cached datasets (the ``datasets`` library, saved to disk) per model and max length."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from medlab.multilabel.data import label_matrix
+
+
+def tokenize_table(table: pd.DataFrame, label_set: list[str], tokenizer, max_length: int):
+    """A ``datasets.Dataset`` with input_ids, attention_mask and float ``labels`` per row."""
+    from datasets import Dataset
+
+    matrix = label_matrix(table, label_set).astype("float32")
+    dataset = Dataset.from_dict({"id": table["id"].tolist(), "text": table["text"].tolist(), "labels": matrix.tolist()})
+    encoded = dataset.map(
+        lambda batch: tokenizer(batch["text"], truncation=True, padding="max_length", max_length=max_length),
+        batched=True, remove_columns=["text"],
+    )
+    return encoded
+
+
+def torch_view(dataset, rows: list[int]):
+    """The rows of ``dataset`` as torch tensors (input_ids, attention_mask, labels)."""
+    subset = dataset.select(rows)
+    subset.set_format("torch", columns=["input_ids", "attention_mask", "labels"])
+    return subset

@@ -1,0 +1,170 @@
+"""Fine-tuning ``AutoModelForSequenceClassification`` for multi-label classification.
+
+AdamW with linear warmup and decay, gradient clipping, optional layer-wise learning-rate
+decay, early stopping on a validation metric (best weights restored), BCE / class-weighted
+BCE / focal / asymmetric losses, optional oversampling of rare-label examples. Logs the
+loss of every step and validation metrics, examples/s and peak memory of every epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from medlab.io import atomic_path
+from medlab.losses import build_loss
+from medlab.multilabel.metrics import ranking_and_threshold_metrics
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class FineTuneSpec:
+    batch_size: int
+    lr: float
+    loss: str = "bce"
+    epochs: int = 3
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    layer_lr_decay: float = 1.0
+    early_stopping_metric: str = "macro_f1"
+    patience: int = 2
+    oversample: bool = False
+    focal_gamma: float = 2.0
+    max_pos_weight: float = 100.0
+
+
+@dataclass
+class FineTuneResult:
+    steps: pd.DataFrame
+    epochs: pd.DataFrame
+    best_epoch: int
+    best_state: dict = field(repr=False)
+
+
+def parameter_groups(model, lr: float, weight_decay: float, layer_lr_decay: float) -> list[dict]:
+    """AdamW groups: the classifier at ``lr``, encoder layer k at lr x decay^(L - k),
+    embeddings at lr x decay^(L + 1); no weight decay on biases and LayerNorm weights."""
+    encoder = model.base_model
+    n_layers = len(encoder.encoder.layer)
+    groups = []
+
+    def add(parameters, scale):
+        decay = [p for n, p in parameters if not (n.endswith("bias") or "LayerNorm" in n)]
+        no_decay = [p for n, p in parameters if n.endswith("bias") or "LayerNorm" in n]
+        groups.append({"params": decay, "lr": lr * scale, "weight_decay": weight_decay})
+        groups.append({"params": no_decay, "lr": lr * scale, "weight_decay": 0.0})
+
+    add(list(encoder.embeddings.named_parameters()), layer_lr_decay ** (n_layers + 1))
+    for index, layer in enumerate(encoder.encoder.layer):
+        add(list(layer.named_parameters()), layer_lr_decay ** (n_layers - index))
+    encoder_ids = {id(p) for p in encoder.embeddings.parameters()} | {id(p) for p in encoder.encoder.parameters()}
+    add([(n, p) for n, p in model.named_parameters() if id(p) not in encoder_ids], 1.0)
+    return [g for g in groups if g["params"]]
+
+
+def oversampling_weights(labels: np.ndarray) -> torch.Tensor:
+    """Per-example weight = the inverse frequency of its rarest label (rare-label examples drawn more)."""
+    frequency = labels.sum(0).clip(min=1) / len(labels)
+    inverse = np.where(labels > 0, 1.0 / frequency, 0.0)
+    return torch.tensor(inverse.max(1).clip(min=1.0), dtype=torch.double)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+@torch.no_grad()
+def predict_probabilities(model, dataset, device: torch.device, batch_size: int = 64) -> np.ndarray:
+    """(examples, labels) sigmoid probabilities in dataset order."""
+    model.eval()
+    out = []
+    for batch in DataLoader(dataset, batch_size=batch_size):
+        inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
+        out.append(torch.sigmoid(model(**inputs).logits).cpu())
+    return torch.cat(out).numpy()
+
+
+def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: torch.device, checkpoint_path=None) -> FineTuneResult:
+    """Train ``model`` in place; return step and epoch logs and the best validation weights.
+
+    ``train_ds``/``val_ds`` are torch-format datasets with input_ids, attention_mask and
+    float ``labels`` (examples, num_labels). Raises :class:`NonFiniteLossError` on a
+    NaN/inf loss; the best weights so far are then on disk at ``checkpoint_path``.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    train_labels = train_ds[:]["labels"].numpy()
+    val_labels = val_ds[:]["labels"].numpy()
+    positives = train_labels.sum(0)
+    pos_weight = torch.tensor(((len(train_labels) - positives) / positives.clip(min=1)).clip(max=spec.max_pos_weight), dtype=torch.float32, device=device)
+    loss_fn = build_loss(spec.loss, pos_weight=pos_weight, gamma=spec.focal_gamma)
+    if spec.oversample:
+        sampler = WeightedRandomSampler(oversampling_weights(train_labels), len(train_labels), replacement=True, generator=generator)
+        loader = DataLoader(train_ds, batch_size=spec.batch_size, sampler=sampler)
+    else:
+        loader = DataLoader(train_ds, batch_size=spec.batch_size, shuffle=True, generator=generator)
+    optimizer = torch.optim.AdamW(parameter_groups(model, spec.lr, spec.weight_decay, spec.layer_lr_decay), lr=spec.lr)
+    total_steps = spec.epochs * len(loader)
+    from transformers import get_linear_schedule_with_warmup
+
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(spec.warmup_ratio * total_steps), total_steps)
+    model.to(device)
+    steps, epochs = [], []
+    best_score, best_epoch, best_state, bad_epochs = -math.inf, 0, copy.deepcopy(model.state_dict()), 0
+    for epoch in range(1, spec.epochs + 1):
+        model.train()
+        started, seen = time.perf_counter(), 0
+        for batch in loader:
+            batch = {k: v.to(device) for k, v in batch.items()}
+            targets = batch.pop("labels")
+            loss = loss_fn(model(**batch).logits, targets)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"epoch {epoch}, step {len(steps) + 1}: loss is {loss.item()}; stopped. "
+                    f"Last good weights (epoch {best_epoch}): {checkpoint_path or 'not saved'}"
+                )
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), spec.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            seen += len(targets)
+            steps.append({"step": len(steps) + 1, "epoch": epoch, "loss": loss.item(), "lr": scheduler.get_last_lr()[-1]})
+        seconds = time.perf_counter() - started
+        val_probs = predict_probabilities(model, val_ds, device)
+        metrics = ranking_and_threshold_metrics(val_labels, val_probs, threshold=0.5)
+        score = metrics[spec.early_stopping_metric]
+        epochs.append({"epoch": epoch, "train_seconds": seconds, "examples_per_s": seen / seconds,
+                       "peak_memory_mb": _peak_memory_mb(device), **{f"val_{k}": v for k, v in metrics.items()}})
+        log.info("epoch %d: %s=%.4f, %.1f examples/s", epoch, spec.early_stopping_metric, score, seen / seconds)
+        if score > best_score:
+            best_score, best_epoch, bad_epochs = score, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+            if checkpoint_path is not None:
+                with atomic_path(checkpoint_path) as tmp:
+                    torch.save(best_state, tmp)
+        else:
+            bad_epochs += 1
+            if bad_epochs >= spec.patience:
+                log.info("early stopping after epoch %d; best epoch %d", epoch, best_epoch)
+                break
+    model.load_state_dict(best_state)
+    return FineTuneResult(pd.DataFrame(steps), pd.DataFrame(epochs), best_epoch, best_state)

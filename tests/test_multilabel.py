@@ -1,0 +1,143 @@
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from medlab.multilabel.data import (
+    clean_table, hallmarks_from_label_text, label_matrix, label_statistics, read_hallmarks_zip, stratified_split,
+)
+from medlab.multilabel.evaluate import evaluate_predictions
+from medlab.multilabel.metrics import (
+    apply_calibrators, expected_calibration_error, fit_calibrators, global_threshold, per_class_thresholds,
+    ranking_and_threshold_metrics,
+)
+from medlab.multilabel.synthetic import LABELS, generate_notes
+from medlab.multilabel.train import FineTuneSpec, NonFiniteLossError, fine_tune, oversampling_weights, parameter_groups
+
+
+def test_synthetic_notes_are_seeded_and_imbalanced():
+    notes = generate_notes(1500, seed=1)
+    assert notes.equals(generate_notes(1500, seed=1)) and not notes.equals(generate_notes(1500, seed=2))
+    matrix = label_matrix(notes, LABELS)
+    assert matrix[:, 0].mean() >= 0.9  # 'healthy'
+    assert (matrix.sum(1) >= 1).all() and (matrix.sum(0) > 0).all()
+    assert matrix[:, 1:].mean() < 0.05
+
+
+def test_clean_table_drops_and_counts_bad_rows():
+    table = pd.DataFrame({
+        "id": ["a", "b", "c", "d", "a"],
+        "text": ["fine", "  ", "fine", "fine", "dup"],
+        "labels": [["healthy"], ["healthy"], ["flu"], [], ["healthy"]],
+    })
+    clean, dropped = clean_table(table, LABELS, source="toy")
+    assert clean["id"].tolist() == ["a"]
+    assert dict(zip(dropped["row"], dropped["reason"])) == {
+        1: "empty text", 2: "labels ['flu'] not in the label set", 3: "no labels", 4: "duplicate id"}
+    with pytest.raises(ValueError, match="toy: no valid rows"):
+        clean_table(table.iloc[1:4], LABELS, source="toy")
+
+
+def test_iterative_split_puts_rare_labels_in_every_split():
+    notes = generate_notes(600, seed=0)
+    matrix = label_matrix(notes, LABELS)
+    split = stratified_split(matrix, (0.8, 0.1, 0.1), seed=0)
+    assert sorted(split["train"] + split["val"] + split["test"]) == list(range(600))
+    assert len(split["test"]) == pytest.approx(60, abs=3)
+    stats = label_statistics(matrix, split, LABELS)["prevalence"]
+    enough = stats[stats["count"] >= 10]
+    assert (enough[["train_positives", "val_positives", "test_positives"]] > 0).all().all()
+
+
+def test_hallmark_label_parsing():
+    raw = "Sustaining proliferative signaling--Cell cycle AND Resisting cell death<NULL<<Genomic instability and mutation"
+    assert hallmarks_from_label_text(raw) == ["Genomic instability and mutation", "Resisting cell death", "Sustaining proliferative signaling"]
+    assert hallmarks_from_label_text("NULL<") == ["none"]
+
+
+def test_read_hallmarks_zip(tmp_path):
+    path = tmp_path / "hoc.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Hallmarks-of-Cancer-master/text/1.txt", "First abstract .\nSecond line .")
+        archive.writestr("Hallmarks-of-Cancer-master/labels/1.txt", "Inducing angiogenesis--X<NULL")
+        archive.writestr("Hallmarks-of-Cancer-master/text/2.txt", "Other abstract .")
+        archive.writestr("Hallmarks-of-Cancer-master/labels/2.txt", "")
+    table = read_hallmarks_zip(path)
+    assert table["id"].tolist() == ["1", "2"] and table["text"][0] == "First abstract . Second line ."
+    assert table["labels"].tolist() == [["Inducing angiogenesis"], ["none"]]
+
+
+def test_metrics_exclude_labels_without_positives():
+    labels = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [1, 0, 0]])
+    probs = np.array([[0.9, 0.2, 0.1], [0.8, 0.7, 0.2], [0.3, 0.6, 0.1], [0.7, 0.4, 0.3]])
+    metrics = ranking_and_threshold_metrics(labels, probs, 0.5)
+    assert metrics["labels_excluded"] == 1 and metrics["macro_f1"] == pytest.approx(1.0)
+    assert metrics["micro_f1"] == pytest.approx(1.0)
+
+
+def test_thresholds_and_calibration_are_fitted_on_validation_only():
+    rng = np.random.default_rng(0)
+    n = 400
+    y = (rng.random((n, 2)) < [0.5, 0.1]).astype(int)
+    # scores that rank well but are squashed towards 0.2: miscalibrated, and 0.5 misses everything
+    p = np.clip(0.1 + 0.2 * y + rng.normal(0, 0.05, (n, 2)), 0.001, 0.999)
+    assert (per_class_thresholds(y, p) < 0.5).all() and global_threshold(y, p) < 0.5
+    calibrated = apply_calibrators(fit_calibrators(y[:200], p[:200], "isotonic"), p[200:])
+    assert expected_calibration_error(y[200:], calibrated) < expected_calibration_error(y[200:], p[200:])
+    frame = pd.DataFrame({"id": range(n), "split": ["val"] * 200 + ["test"] * 200})
+    for j, label in enumerate(["a", "b"]):
+        frame[f"true_{label}"], frame[f"prob_{label}"] = y[:, j], p[:, j]
+    metrics, per_class = evaluate_predictions(frame, ["a", "b"])
+    assert metrics["thresholds"]["per_class"]["a"] == pytest.approx(per_class_thresholds(y[:200], p[:200])[0])
+    assert metrics["per_class_thresholds"]["macro_f1"] > metrics["at_0.5"]["macro_f1"]
+    assert metrics["ece"]["platt"] < metrics["ece"]["raw"]
+    assert per_class["tp_0.5"].sum() == 0 and per_class["tp_tuned"].sum() > 0
+
+
+def test_oversampling_weights_favour_rare_labels():
+    labels = np.array([[1, 0], [1, 0], [1, 0], [1, 1]])
+    weights = oversampling_weights(labels)
+    assert weights[3] > weights[0] and weights[0] >= 1
+
+
+@pytest.fixture(scope="module")
+def tiny_model_and_data():
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from medlab.multilabel.tokenize import tokenize_table, torch_view
+    from medlab.pretrained import load_pretrained
+
+    torch.set_num_threads(1)
+    notes = generate_notes(48, seed=0)
+    tokenizer = load_pretrained(AutoTokenizer, "packaged:all-MiniLM-L6-v2")
+    dataset = tokenize_table(notes, LABELS, tokenizer, 32)
+    make_model = lambda: load_pretrained(  # noqa: E731
+        AutoModelForSequenceClassification, "packaged:all-MiniLM-L6-v2", num_labels=len(LABELS), problem_type="multi_label_classification")
+    return make_model, torch_view(dataset, list(range(32))), torch_view(dataset, list(range(32, 48)))
+
+
+def test_layer_wise_lr_decay_groups(tiny_model_and_data):
+    make_model, _, _ = tiny_model_and_data
+    groups = parameter_groups(make_model(), lr=1e-4, weight_decay=0.01, layer_lr_decay=0.5)
+    rates = sorted({round(g["lr"], 12) for g in groups})
+    assert rates[-1] == pytest.approx(1e-4) and rates[0] == pytest.approx(1e-4 * 0.5**7)  # 6 layers + embeddings
+    assert any(g["weight_decay"] == 0.0 for g in groups)
+
+
+@pytest.mark.parametrize("loss", ["bce", "weighted_bce", "focal", "asymmetric"])
+def test_fine_tune_runs_and_logs(tiny_model_and_data, loss):
+    make_model, train, val = tiny_model_and_data
+    spec = FineTuneSpec(batch_size=16, lr=1e-4, loss=loss, epochs=1, oversample=loss == "bce")
+    result = fine_tune(make_model(), train, val, spec, seed=0, device=torch.device("cpu"))
+    assert len(result.steps) == 2 and result.steps["loss"].notna().all()
+    assert {"val_macro_f1", "examples_per_s", "peak_memory_mb"} <= set(result.epochs.columns)
+
+
+def test_nan_loss_stops_with_clear_error(tiny_model_and_data, tmp_path):
+    make_model, train, val = tiny_model_and_data
+    spec = FineTuneSpec(batch_size=16, lr=float("inf"), epochs=2, max_grad_norm=float("inf"))
+    with pytest.raises(NonFiniteLossError, match="loss is nan"):
+        fine_tune(make_model(), train, val, spec, seed=0, device=torch.device("cpu"), checkpoint_path=tmp_path / "best.pt")

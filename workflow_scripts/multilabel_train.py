@@ -1,0 +1,18 @@
+"""Adapter: fine-tune one grid cell (batch size x learning rate x loss x seed)."""
+
+from medlab.device import select_device
+from medlab.io import read_json
+from medlab.logs import configure_logging
+from medlab.multilabel.runner import run_cell
+from medlab.multilabel.train import FineTuneSpec
+
+configure_logging(snakemake.log[0])
+device = select_device(snakemake.threads, snakemake.params.device)
+spec = FineTuneSpec(
+    batch_size=int(snakemake.wildcards.batch_size), lr=float(snakemake.wildcards.lr), loss=snakemake.wildcards.loss,
+    **snakemake.params.training,
+)
+run_cell(
+    snakemake.params.model, snakemake.input.tokens, read_json(snakemake.input.split), read_json(snakemake.input.labels),
+    spec, int(snakemake.wildcards.seed), device, snakemake.output,
+)
