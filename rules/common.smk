@@ -223,6 +223,7 @@ def get_multilabel_report_inputs():
         **{f"multilabel_{k}": v for k, v in get_multilabel_summary_files().items()},
         "multilabel_prevalence": f"results/multilabel/{dataset}/prevalence.tsv",
         "multilabel_dropped": f"results/multilabel/{dataset}/dropped.tsv",
+        "multilabel_cardinality": f"results/multilabel/{dataset}/cardinality.tsv",
     }
 
 

@@ -15,6 +15,7 @@ rule report:
         title=config["report"]["title"],
         preset=config["preset"],
         experiments={name: is_enabled(name) for name in EXPERIMENTS},
+        multilabel_dataset=config["multilabel"]["dataset"],
     log:
         "logs/report/report.log",
     conda:

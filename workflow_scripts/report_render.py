@@ -4,6 +4,7 @@ from medlab.io import read_json
 from medlab.logs import configure_logging
 from medlab.report.render import render_report
 from medlab.report.runinfo import run_header
+from medlab.report.usage import gnn_usage, multilabel_usage, usage_table
 from medlab.report.sections import attention_section, gnn_section, multilabel_section
 
 configure_logging(snakemake.log[0])
@@ -22,4 +23,10 @@ if "attention" in enabled:
     sections.append(attention_section({key[len("attention_"):]: path for key, path in snakemake.input.items() if key.startswith("attention_")}))
 if "multilabel" in enabled:
     sections.append(multilabel_section({key[len("multilabel_"):]: path for key, path in snakemake.input.items() if key.startswith("multilabel_")}))
+usage = []
+if "gnn" in enabled:
+    usage += gnn_usage(snakemake.input.gnn_datasets, snakemake.input.gnn_dropped)
+if "multilabel" in enabled:
+    usage += multilabel_usage(snakemake.params.multilabel_dataset, snakemake.input.multilabel_cardinality, snakemake.input.multilabel_dropped)
+header["usage"] = usage_table(usage)
 render_report(snakemake.output.html, snakemake.params.title, header, sections, disabled)

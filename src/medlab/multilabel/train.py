@@ -148,6 +148,8 @@ def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: to
             scheduler.step()
             seen += len(targets)
             steps.append({"step": len(steps) + 1, "epoch": epoch, "loss": loss.item(), "lr": scheduler.get_last_lr()[-1]})
+            if len(steps) % max(1, len(loader) // 4) == 0:
+                log.info("epoch %d, step %d: loss %.4f", epoch, len(steps), loss.item())
         seconds = time.perf_counter() - started
         val_probs = predict_probabilities(model, val_ds, device)
         metrics = ranking_and_threshold_metrics(val_labels, val_probs, threshold=0.5)

@@ -20,6 +20,7 @@ def render_report(path, title: str, header: dict, sections: list[dict], disabled
         title=title,
         header=header,
         rule_times_html=html_table(header["rule_times"], best={"total_s": "max"}, digits=1),
+        usage_html=html_table(header["usage"]) if "usage" in header else "",
         sections=sections,
         disabled=disabled,
         css=environment.loader.get_source(environment, "report.css")[0],
