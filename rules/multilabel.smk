@@ -60,6 +60,7 @@ rule multilabel_train:
     wildcard_constraints:
         dataset="synthetic|hoc",
         batch_size=r"\d+",
+        lr=r"[0-9.]+(e[+-]?[0-9]+)?",
         loss="bce|weighted_bce|focal|asymmetric",
     params:
         model=config["multilabel"]["model"]["path"],

@@ -154,6 +154,10 @@ def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: to
         val_probs = predict_probabilities(model, val_ds, device)
         metrics = ranking_and_threshold_metrics(val_labels, val_probs, threshold=0.5)
         score = metrics[spec.early_stopping_metric]
+        if not math.isfinite(score):
+            # no label has both classes in validation: nothing to select on, keep the latest weights
+            log.warning("validation %s is undefined at epoch %d; treating the latest epoch as best", spec.early_stopping_metric, epoch)
+            score = float(epoch) - 1e6
         epochs.append({"epoch": epoch, "train_seconds": seconds, "examples_per_s": seen / seconds,
                        "peak_memory_mb": _peak_memory_mb(device), **{f"val_{k}": v for k, v in metrics.items()}})
         log.info("epoch %d: %s=%.4f, %.1f examples/s", epoch, spec.early_stopping_metric, score, seen / seconds)
