@@ -230,6 +230,33 @@ def get_multilabel_report_inputs():
 # ---- report -----------------------------------------------------------------------
 
 
+def get_benchmark_files():
+    """Benchmark files of this configuration's heavy jobs, by rule (for the report's timing table)."""
+    files = {}
+    if is_enabled("gnn"):
+        files["gnn_featurize"] = [f"benchmarks/gnn/{d}/featurize.tsv" for d in config["gnn"]["datasets"]]
+        files["gnn_train"] = [
+            f"benchmarks/gnn/{r['dataset']}/{r['split']}/{r['variant']}/seed{r['seed']}/train.tsv" for r in get_gnn_runs()
+        ]
+    if is_enabled("attention"):
+        models = list(config["attention"]["models"])
+        files["attention_importance"] = [f"benchmarks/attention/{m}/importance.tsv" for m in models]
+        files["attention_pruning"] = [f"benchmarks/attention/{m}/pruning.tsv" for m in models]
+        files["attention_extract"] = [
+            f"benchmarks/attention/{m}/conditions/{c}.tsv" for m in models for c in config["attention"]["conditions"]
+        ]
+        files["attention_cost"] = [
+            f"benchmarks/attention/{m}/cost/heads{h}.tsv" for m in models for h in config["attention"]["cost"]["heads_per_layer"]
+        ]
+    if is_enabled("multilabel"):
+        files["multilabel_train"] = [
+            f"benchmarks/multilabel/{c['dataset']}/runs/bs{c['batch_size']}_lr{c['lr']:g}_{c['loss']}_seed{c['seed']}.tsv"
+            for c in get_multilabel_cells()
+        ]
+    return files
+
+
+
 def get_report_inputs(wildcards):
     inputs = {"provenance": get_provenance_files()}
     if is_enabled("gnn"):

@@ -34,7 +34,7 @@ def test_report_is_self_contained_and_small(tiny_run):
     assert (workflow / "results/report/index.html").stat().st_size < 10 * 2**20
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page.split("<body>")[1].split("Data provenance")[0]
     assert "<script" not in page
-    for text in ("Preset", "Git commit", "Device", "Data provenance", "Wall time per step", "qc-b3db"):
+    for text in ("Preset", "Git commit", "Device", "Data provenance", "Wall time per rule", "Rows used and dropped", "qc-b3db"):
         assert text in page
 
 

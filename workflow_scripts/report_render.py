@@ -13,8 +13,7 @@ disabled = [name for name, on in snakemake.params.experiments.items() if not on]
 header = run_header(
     preset=snakemake.params.preset,
     provenance=[read_json(path) for path in snakemake.input.provenance],
-    benchmark_dir="benchmarks",
-    experiments=enabled,
+    benchmarks=snakemake.params.benchmarks,
 )
 sections = []
 if "gnn" in enabled:

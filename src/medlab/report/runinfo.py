@@ -35,26 +35,28 @@ def git_commit(directory: str | Path = ".") -> str:
         return "unknown"
 
 
-def rule_times(benchmark_dir: str | Path, experiments: list[str]) -> pd.DataFrame:
-    """Wall time per rule from Snakemake ``benchmark:`` files under ``benchmarks/<experiment>/``.
+def rule_times(benchmarks: dict[str, list[str]]) -> pd.DataFrame:
+    """Wall time per rule from Snakemake ``benchmark:`` files of this run's jobs.
 
-    Returns columns experiment, step, jobs, total_s, max_s (step = benchmark file stem,
-    e.g. train, featurize).
+    ``benchmarks`` maps a rule to its jobs' benchmark files; missing files (a job that
+    has none yet) are skipped. Returns columns rule, jobs, total_s, max_s, max_rss_mb.
     """
     rows = []
-    for experiment in experiments:
-        for path in sorted(Path(benchmark_dir, experiment).rglob("*.tsv")):
-            frame = pd.read_csv(path, sep="\t")
-            if "s" in frame.columns and len(frame):
-                rows.append({"experiment": experiment, "step": path.stem, "seconds": float(frame["s"].iloc[-1])})
+    for rule, paths in benchmarks.items():
+        for path in paths:
+            if Path(path).is_file():
+                frame = pd.read_csv(path, sep="\t")
+                if len(frame):
+                    rows.append({"rule": rule, "seconds": float(frame["s"].iloc[-1]), "max_rss": float(frame["max_rss"].iloc[-1])})
     if not rows:
-        return pd.DataFrame(columns=["experiment", "step", "jobs", "total_s", "max_s"])
+        return pd.DataFrame(columns=["rule", "jobs", "total_s", "max_s", "max_rss_mb"])
     frame = pd.DataFrame(rows)
-    table = frame.groupby(["experiment", "step"])["seconds"].agg(jobs="count", total_s="sum", max_s="max").reset_index()
-    return table
+    return frame.groupby("rule", sort=False).agg(
+        jobs=("seconds", "count"), total_s=("seconds", "sum"), max_s=("seconds", "max"), max_rss_mb=("max_rss", "max")
+    ).reset_index()
 
 
-def run_header(preset: str, provenance: list[dict], benchmark_dir, experiments: list[str], workflow_dir=".") -> dict:
+def run_header(preset: str, provenance: list[dict], benchmarks: dict[str, list[str]], workflow_dir=".") -> dict:
     from medlab.device import describe_device
 
     return {
@@ -63,6 +65,6 @@ def run_header(preset: str, provenance: list[dict], benchmark_dir, experiments: 
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "versions": package_versions(),
         "device": describe_device(),
-        "rule_times": rule_times(benchmark_dir, experiments),
+        "rule_times": rule_times(benchmarks),
         "provenance": provenance,
     }
