@@ -141,3 +141,12 @@ def test_nan_loss_stops_with_clear_error(tiny_model_and_data, tmp_path):
     spec = FineTuneSpec(batch_size=16, lr=float("inf"), epochs=2, max_grad_norm=float("inf"))
     with pytest.raises(NonFiniteLossError, match="loss is nan"):
         fine_tune(make_model(), train, val, spec, seed=0, device=torch.device("cpu"), checkpoint_path=tmp_path / "best.pt")
+
+
+def test_undefined_validation_metric_keeps_latest_weights(tiny_model_and_data):
+    make_model, train, val = tiny_model_and_data
+    healthy_only = [i for i in range(len(val)) if val[i]["labels"].sum() == 1 and val[i]["labels"][0] == 1]
+    spec = FineTuneSpec(batch_size=16, lr=1e-4, epochs=2, patience=1)
+    result = fine_tune(make_model(), train, val.select(healthy_only), spec, seed=0, device=torch.device("cpu"))
+    assert result.epochs["val_macro_f1"].isna().all()
+    assert result.best_epoch == 2 and len(result.epochs) == 2

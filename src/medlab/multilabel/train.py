@@ -154,15 +154,19 @@ def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: to
         val_probs = predict_probabilities(model, val_ds, device)
         metrics = ranking_and_threshold_metrics(val_labels, val_probs, threshold=0.5)
         score = metrics[spec.early_stopping_metric]
-        if not math.isfinite(score):
-            # no label has both classes in validation: nothing to select on, keep the latest weights
-            log.warning("validation %s is undefined at epoch %d; treating the latest epoch as best", spec.early_stopping_metric, epoch)
-            score = float(epoch) - 1e6
         epochs.append({"epoch": epoch, "train_seconds": seconds, "examples_per_s": seen / seconds,
                        "peak_memory_mb": _peak_memory_mb(device), **{f"val_{k}": v for k, v in metrics.items()}})
         log.info("epoch %d: %s=%.4f, %.1f examples/s", epoch, spec.early_stopping_metric, score, seen / seconds)
-        if score > best_score:
-            best_score, best_epoch, bad_epochs = score, epoch, 0
+        if math.isfinite(score):
+            improved = score > best_score
+        else:
+            # no label has both classes in validation: nothing to select on; the latest
+            # weights count as best until an epoch with a defined score appears
+            log.warning("validation %s is undefined at epoch %d", spec.early_stopping_metric, epoch)
+            improved = best_score == -math.inf
+        if improved:
+            best_score = score if math.isfinite(score) else -math.inf
+            best_epoch, bad_epochs = epoch, 0
             best_state = copy.deepcopy(model.state_dict())
             if checkpoint_path is not None:
                 with atomic_path(checkpoint_path) as tmp:
