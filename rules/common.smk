@@ -204,6 +204,7 @@ def get_multilabel_summary_files():
         "grid": "results/multilabel/summary/grid.tsv",
         "thresholds": "results/multilabel/summary/thresholds.tsv",
         "batch_sizes": "results/multilabel/summary/batch_sizes.tsv",
+        "losses": "results/multilabel/summary/losses.tsv",
         "per_class": "results/multilabel/summary/per_class.tsv",
         "heatmaps": "results/multilabel/summary/heatmaps.png",
         "loss_curves": "results/multilabel/summary/loss_curves.png",

@@ -34,6 +34,7 @@ def aggregate(cells: list[dict], inputs, outputs) -> None:
     write_tsv(grid, outputs.grid, float_format="%.6g")
     write_tsv(threshold_comparison(grid), outputs.thresholds, float_format="%.6g")
     write_tsv(batch_size_effects(grid), outputs.batch_sizes, float_format="%.6g")
+    write_tsv(loss_comparison(grid), outputs.losses, float_format="%.6g")
     plot_heatmaps(grid, outputs.heatmaps)
     plot_loss_curves(pd.concat(steps, ignore_index=True), outputs.loss_curves)
     per_class = [pd.read_csv(p, sep="\t").assign(**cell) for cell, p in zip(cells, inputs.per_class)]
@@ -57,6 +58,16 @@ def batch_size_effects(grid: pd.DataFrame) -> pd.DataFrame:
         examples_per_s=("examples_per_s", "mean"), loss_cv_last_epoch=("loss_cv_last_epoch", "mean"),
         peak_memory_mb=("peak_memory_mb", "max"), cells=("seed", "size"),
     )
+
+
+def loss_comparison(grid: pd.DataFrame) -> pd.DataFrame:
+    """Per loss function, mean over batch sizes, learning rates and seeds: micro/macro F1 at 0.5
+    and with tuned thresholds, macro ROC-AUC, mAP and calibration error."""
+    columns = ["micro_f1@at_0.5", "macro_f1@at_0.5", "micro_f1@per_class_thresholds", "macro_f1@per_class_thresholds",
+               "macro_roc_auc@at_0.5", "mean_average_precision@at_0.5", "ece_raw"]
+    table = grid.groupby(["dataset", "loss"], as_index=False)[columns].mean()
+    table["cells"] = grid.groupby(["dataset", "loss"]).size().to_numpy()
+    return table
 
 
 def plot_heatmaps(grid: pd.DataFrame, path) -> None:

@@ -167,6 +167,7 @@ def multilabel_section(files: dict) -> dict:
     grid = pd.read_csv(files["grid"], sep="\t")
     thresholds = pd.read_csv(files["thresholds"], sep="\t")
     batch_sizes = pd.read_csv(files["batch_sizes"], sep="\t")
+    losses = pd.read_csv(files["losses"], sep="\t")
     per_class = pd.read_csv(files["per_class"], sep="\t")
     prevalence = pd.read_csv(files["prevalence"], sep="\t")
     dropped = pd.read_csv(files["dropped"], sep="\t")
@@ -197,6 +198,8 @@ def multilabel_section(files: dict) -> dict:
         _figure_block("Batch size × learning rate", files["heatmaps"], "Micro- and macro-F1 at 0.5, mean over seeds."),
         _figure_block("Training loss", files["loss_curves"], "Per-step training loss."),
         _table_block("Thresholds: before and after", thresholds, "Mean over seeds.", best={"macro_f1_gain_per_class": "max"}),
+        _table_block("Loss functions", losses, "Mean over batch sizes, learning rates and seeds.",
+                     best={"macro_f1@at_0.5": "max", "micro_f1@at_0.5": "max", "macro_f1@per_class_thresholds": "max", "ece_raw": "min"}),
         _table_block("Per class (best cell)", per_class_table, "Test split; F1 at 0.5 and at the label's validation-tuned threshold."),
         _table_block("Batch size: throughput and loss variability", batch_sizes,
                      "Training examples per second and coefficient of variation of the per-step loss in the last epoch.",
