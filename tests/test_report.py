@@ -25,6 +25,7 @@ def test_html_table_marks_best_and_formats():
     html = html_table(frame, best={"auroc": "max", "loss": "min"}, digits=3)
     assert '<td class="best">0.950</td>' in html and '<td class="best">0.100</td>' in html
     assert "0.912" in html and "not computed" in html and "&lt;c&gt;" in html
+    assert "5e-05" in html_table(pd.DataFrame({"lr": [5e-5, 0.001]}))
 
 
 @pytest.mark.slow

@@ -12,7 +12,10 @@ def _format(value, digits: int, style: str | None = None) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "not computed"
-        return style.format(value) if style else f"{value:.{digits}f}"
+        if style:
+            return style.format(value)
+        # values too small for the fixed precision (learning rates, p-values) keep their digits
+        return f"{value:.2g}" if value != 0 and abs(value) < 10**-digits else f"{value:.{digits}f}"
     return html.escape(str(value))
 
 
