@@ -14,7 +14,6 @@ import math
 import resource
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
