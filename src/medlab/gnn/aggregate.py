@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -89,13 +88,6 @@ def plot_roc_pr(predictions: pd.DataFrame, path, variants: list[str]) -> None:
     save_figure(fig, path)
 
 
-def format_mean_std(variants: pd.DataFrame, metric: str, digits: int = 3) -> pd.Series:
-    """'0.912 ± 0.004' strings for a metric of :func:`variants_table`."""
-    return variants[f"{metric}_mean"].map(lambda m: f"{m:.{digits}f}") + " ± " + variants[f"{metric}_std"].map(
-        lambda s: f"{s:.{digits}f}" if np.isfinite(s) else "n/a"
-    )
-
-
 def aggregate(runs: list[dict], inputs, outputs, variants: list[str], comparisons: dict, datasets: list[str]) -> None:
     """Read every run's files (in ``runs`` order, matching ``inputs.metrics`` etc.) and write
     runs/variants/comparisons tables, training curves, ROC/PR curves, dropped and dataset tables."""
@@ -109,7 +101,8 @@ def aggregate(runs: list[dict], inputs, outputs, variants: list[str], comparison
         histories.append(history.assign(**run))
         prediction = pd.read_csv(predictions_path, sep="\t")
         prediction["prob_reported"] = prediction[f"prob_{metrics['reported']}"]
-        predictions.append(prediction.rename(columns={"split": "split"}).assign(data_split=run["split"], **{k: run[k] for k in ("dataset", "variant", "seed")}))
+        # "split" in a predictions file is val/test; the run's split kind goes to data_split
+        predictions.append(prediction.assign(data_split=run["split"], **{k: run[k] for k in ("dataset", "variant", "seed")}))
     runs_frame = runs_table(loaded)
     variants_frame = variants_table(runs_frame)
     write_tsv(runs_frame, outputs.runs, float_format="%.6g")

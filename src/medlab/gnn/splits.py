@@ -71,7 +71,7 @@ def scaffold_split(smiles: list[str], fractions=(0.8, 0.1, 0.1), seed: int = 0) 
     return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
 
 
-SPLITTERS = {"random": "random", "scaffold": "scaffold"}
+SPLIT_KINDS = ("random", "scaffold")
 
 
 def make_split(kind: str, smiles: list[str], fractions, seed: int) -> dict[str, list[int]]:
@@ -80,7 +80,7 @@ def make_split(kind: str, smiles: list[str], fractions, seed: int) -> dict[str, 
         return random_split(len(smiles), fractions, seed)
     if kind == "scaffold":
         return scaffold_split(smiles, fractions, seed)
-    raise ValueError(f"unknown split kind {kind!r}; expected one of {sorted(SPLITTERS)}")
+    raise ValueError(f"unknown split kind {kind!r}; expected one of {list(SPLIT_KINDS)}")
 
 
 def check_both_classes(split: dict[str, list[int]], labels, where: str) -> None:
