@@ -106,20 +106,24 @@ def load_squad(path) -> Corpus:
     return corpus
 
 
-def load_jsonl(documents_path, questions_path) -> Corpus:
-    """Documents JSONL (id, text) and questions JSONL (id, question, answers, doc_id)."""
-    corpus = Corpus({}, [])
-    doc_text, replaced = _read_text(documents_path)
-    corpus.issues["file with undecodable bytes (replaced)"] += int(replaced)
-    for line_number, line in enumerate(doc_text.splitlines(), start=1):
+def _json_records(path, issues: Counter):
+    """Records of a JSONL file; undecodable bytes and unreadable lines are counted in ``issues``."""
+    text, replaced = _read_text(path)
+    issues["file with undecodable bytes (replaced)"] += int(replaced)
+    for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield json.loads(line)
         except json.JSONDecodeError:
-            corpus.issues["unreadable JSON line"] += 1
-            log.warning("%s line %d: not JSON", documents_path, line_number)
-            continue
+            issues["unreadable JSON line"] += 1
+            log.warning("%s line %d: not JSON", path, line_number)
+
+
+def load_jsonl(documents_path, questions_path) -> Corpus:
+    """Documents JSONL (id, text) and questions JSONL (id, question, answers, doc_id)."""
+    corpus = Corpus({}, [])
+    for record in _json_records(documents_path, corpus.issues):
         doc_id, text = str(record.get("id", "")), str(record.get("text", ""))
         if not text.strip():
             corpus.issues["empty document"] += 1
@@ -127,17 +131,8 @@ def load_jsonl(documents_path, questions_path) -> Corpus:
             corpus.issues["duplicate document id"] += 1
         else:
             corpus.documents[doc_id] = text
-    question_text, replaced = _read_text(questions_path)
-    corpus.issues["file with undecodable bytes (replaced)"] += int(replaced)
     seen: set = set()
-    for line_number, line in enumerate(question_text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            corpus.issues["unreadable JSON line"] += 1
-            continue
+    for record in _json_records(questions_path, corpus.issues):
         doc_id = str(record.get("doc_id", ""))
         if doc_id not in corpus.documents:
             corpus.issues["question about an unknown document (dropped)"] += 1
