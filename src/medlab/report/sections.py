@@ -21,17 +21,18 @@ def _figure_block(title: str, path, caption: str) -> dict:
     return {"kind": "figure", "title": title, "src": png_data_uri(path), "caption": caption}
 
 
+def _read_tables(files: dict, *keys: str) -> list[pd.DataFrame]:
+    """The TSV summary files under ``keys`` of ``files``, in that order."""
+    return [pd.read_csv(files[key], sep="\t") for key in keys]
+
+
 def _mean_std(frame: pd.DataFrame, metric: str) -> pd.Series:
     return frame[f"{metric}_mean"].map("{:.3f}".format) + " ± " + frame[f"{metric}_std"].map("{:.3f}".format)
 
 
 def gnn_section(files: dict) -> dict:
     """Experiment 1 from the GNN summary files (keys as in rules/common.smk get_gnn_summary_files)."""
-    variants = pd.read_csv(files["variants"], sep="\t")
-    runs = pd.read_csv(files["runs"], sep="\t")
-    comparisons = pd.read_csv(files["comparisons"], sep="\t")
-    dropped = pd.read_csv(files["dropped"], sep="\t")
-    datasets = pd.read_csv(files["datasets"], sep="\t")
+    variants, runs, comparisons, dropped, datasets = _read_tables(files, "variants", "runs", "comparisons", "dropped", "datasets")
 
     display = variants[["dataset", "split", "variant", "n_seeds"]].copy()
     for metric, label in [("test_roc_auc", "test ROC-AUC"), ("test_pr_auc", "test PR-AUC"), ("mcc_at_0.5", "MCC @0.5"),
@@ -96,12 +97,9 @@ CLAIMED_TOLERANCE = {"lower": "≈ 50%", "middle": "20–30%", "upper": "10–15
 
 def attention_section(files: dict) -> dict:
     """Experiment 2 from the attention summary files."""
-    summary = pd.read_csv(files["summary"], sep="\t")
-    tests = pd.read_csv(files["tests"], sep="\t")
-    tolerances = pd.read_csv(files["tolerances"], sep="\t")
-    cost = pd.read_csv(files["cost"], sep="\t")
-    inputs = pd.read_csv(files["inputs"], sep="\t")
-    importance = pd.read_csv(files["importance"], sep="\t")
+    summary, tests, tolerances, cost, inputs, importance = _read_tables(
+        files, "summary", "tests", "tolerances", "cost", "inputs", "importance"
+    )
 
     overall = tests[tests["layer"].astype(str) == "all"]
     test_table = overall[["model", "condition", "metric", "n_sentences", "mean_original", "mean_condition", "median_difference",
@@ -164,13 +162,9 @@ def _attention_findings(summary: pd.DataFrame, overall: pd.DataFrame, tolerances
 
 def multilabel_section(files: dict) -> dict:
     """Experiment 4 from the multi-label summary files."""
-    grid = pd.read_csv(files["grid"], sep="\t")
-    thresholds = pd.read_csv(files["thresholds"], sep="\t")
-    batch_sizes = pd.read_csv(files["batch_sizes"], sep="\t")
-    losses = pd.read_csv(files["losses"], sep="\t")
-    per_class = pd.read_csv(files["per_class"], sep="\t")
-    prevalence = pd.read_csv(files["prevalence"], sep="\t")
-    dropped = pd.read_csv(files["dropped"], sep="\t")
+    grid, thresholds, batch_sizes, losses, per_class, prevalence, dropped = _read_tables(
+        files, "grid", "thresholds", "batch_sizes", "losses", "per_class", "prevalence", "dropped"
+    )
     grid_table = grid[["batch_size", "lr", "loss", "seed", "micro_f1@at_0.5", "macro_f1@at_0.5", "micro_f1@per_class_thresholds",
                        "macro_f1@per_class_thresholds", "macro_roc_auc@at_0.5", "mean_average_precision@at_0.5",
                        "ece_raw", "ece_isotonic", "labels_excluded", "examples_per_s"]]
