@@ -18,6 +18,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/gnn.smk"
 include: "rules/attention.smk"
+include: "rules/rag.smk"
 include: "rules/multilabel.smk"
 include: "rules/report.smk"
 

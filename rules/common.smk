@@ -4,11 +4,11 @@
 import os
 import re
 
-from medlab.config import check_config, gnn_variant_spec
+from medlab.config import check_config, gnn_variant_spec, rag_base_retrievers
 
 check_config(config)
 
-EXPERIMENTS = ["gnn", "attention", "multilabel"]
+EXPERIMENTS = ["gnn", "attention", "rag", "multilabel"]
 
 
 wildcard_constraints:
@@ -46,6 +46,8 @@ def get_used_datasets():
     used = set()
     if is_enabled("gnn"):
         used.update(config["gnn"]["datasets"])
+    if is_enabled("rag") and config["rag"]["corpus"]["format"] == "squad" and config["rag"]["corpus"]["dataset"]:
+        used.add(config["rag"]["corpus"]["dataset"])
     if is_enabled("multilabel") and config["multilabel"]["dataset"] == "hoc":
         used.add("hoc")
     return sorted(used)
@@ -168,6 +170,107 @@ def get_attention_report_outputs():
     return files
 
 
+# ---- RAG ----------------------------------------------------------------------------
+
+
+def get_rag_corpus_inputs(wildcards):
+    corpus = config["rag"]["corpus"]
+    if corpus["format"] == "jsonl":
+        return {"documents": corpus["documents"], "questions": corpus["questions"]}
+    return {"file": corpus["file"] or get_dataset_file(corpus["dataset"])}
+
+
+def get_rag_dir():
+    return f"results/rag/{config['rag']['corpus']['name']}"
+
+
+def get_rag_encoder_input(wildcards):
+    """The fine-tuned encoder directory when indexing with it; nothing for the packaged encoder."""
+    return {"model": f"results/rag/{wildcards.corpus}/retriever/model"} if wildcards.encoder == "finetuned" else {}
+
+
+def get_rag_encoder_name(wildcards):
+    return f"results/rag/{wildcards.corpus}/retriever/model" if wildcards.encoder == "finetuned" else config["rag"]["encoder"]
+
+
+def get_rag_index_inputs(wildcards):
+    """Cached indexes the configured retrieval methods need (named by method)."""
+    rag, root = config["rag"], f"results/rag/{wildcards.corpus}"
+    files = {}
+    for base in rag_base_retrievers(rag):
+        if base == "bm25":
+            files["bm25"] = f"{root}/index/bm25_{rag['bm25_library']}.pkl"
+        elif base == "dense":
+            files["dense"] = f"{root}/index/dense_base_{rag['dense_index']}.faiss"
+        else:
+            files["dense_finetuned"] = f"{root}/index/dense_finetuned_{rag['dense_index']}.faiss"
+            files["finetuned_encoder"] = f"{root}/retriever/model"
+    return files
+
+
+def _rag_reader_fine_tuned(reader):
+    return reader == "extractive" and config["rag"]["reader"]["fine_tune"]
+
+
+def get_rag_reader_input(wildcards):
+    return {"model": f"results/rag/{wildcards.corpus}/reader/model"} if _rag_reader_fine_tuned(wildcards.reader) else {}
+
+
+def get_rag_reader_model(wildcards):
+    """The sentence reader's bi-encoder, or the extractive reader's weights (fine-tuned here or as configured)."""
+    if wildcards.reader == "sentence":
+        return config["rag"]["encoder"]
+    if _rag_reader_fine_tuned(wildcards.reader):
+        return f"results/rag/{wildcards.corpus}/reader/model"
+    return config["rag"]["reader"]["model"]
+
+
+def get_rag_reader_options():
+    """Extractive reader decoding options (everything in rag.reader but weights and training)."""
+    return {k: v for k, v in config["rag"]["reader"].items() if k not in ("model", "fine_tune", "training")}
+
+
+def get_rag_evaluate_inputs(wildcards):
+    root = get_rag_dir()
+    return {
+        "questions": f"{root}/questions.jsonl",
+        "passages": f"{root}/passages.jsonl",
+        "rankings": f"{root}/rankings.parquet",
+        "answers": [f"{root}/answers/{reader}.parquet" for reader in config["rag"]["readers"]],
+    }
+
+
+def get_rag_summary_files():
+    return {
+        "retrieval": "results/rag/summary/retrieval.tsv",
+        "readers": "results/rag/summary/readers.tsv",
+        "stability": "results/rag/summary/stability.tsv",
+        "perturbation": "results/rag/summary/perturbation.tsv",
+        "worst": "results/rag/summary/worst_cases.tsv",
+        "per_question": "results/rag/summary/per_question.tsv",
+        "retrieval_plot": "results/rag/summary/retrieval.png",
+        "reliability_plot": "results/rag/summary/reliability.png",
+    }
+
+
+def get_rag_report_outputs():
+    files = get_rag_summary_files()
+    for key in ("retrieval", "readers", "retrieval_plot", "reliability_plot"):
+        files[key] = report(files[key], caption=f"../resources/captions/rag_{key}.rst", category="Experiment 3: RAG")
+    return files
+
+
+def get_rag_report_inputs():
+    root = get_rag_dir()
+    inputs = {f"rag_{k}": v for k, v in get_rag_summary_files().items()}
+    inputs.update({"rag_stats": f"{root}/stats.json", "rag_issues": f"{root}/issues.tsv"})
+    if config["rag"]["reader"]["fine_tune"] and "extractive" in config["rag"]["readers"]:
+        inputs["rag_reader_epochs"] = f"{root}/reader/epochs.tsv"
+    if "dense_finetuned" in rag_base_retrievers(config["rag"]):
+        inputs["rag_retriever_epochs"] = f"{root}/retriever/epochs.tsv"
+    return inputs
+
+
 # ---- multi-label -------------------------------------------------------------------
 
 
@@ -249,6 +352,16 @@ def get_benchmark_files():
         files["attention_cost"] = [
             f"benchmarks/attention/{m}/cost/heads{h}.tsv" for m in models for h in config["attention"]["cost"]["heads_per_layer"]
         ]
+    if is_enabled("rag"):
+        root = get_rag_dir().replace("results/", "benchmarks/", 1)
+        files["rag_index"] = [f"{root}/index_dense_{e}_{config['rag']['dense_index']}.tsv"
+                              for e in ("base", "finetuned") if ("dense" if e == "base" else "dense_finetuned") in rag_base_retrievers(config["rag"])]
+        files["rag_retrieve"] = [f"{root}/retrieve.tsv"]
+        files["rag_read"] = [f"{root}/read_{reader}.tsv" for reader in config["rag"]["readers"]]
+        if "rag_retriever_epochs" in get_rag_report_inputs():
+            files["rag_train_retriever"] = [f"{root}/train_retriever.tsv"]
+        if "rag_reader_epochs" in get_rag_report_inputs():
+            files["rag_train_reader"] = [f"{root}/train_reader.tsv"]
     if is_enabled("multilabel"):
         files["multilabel_train"] = [
             f"benchmarks/multilabel/{c['dataset']}/runs/bs{c['batch_size']}_lr{c['lr']:g}_{c['loss']}_seed{c['seed']}.tsv"
@@ -264,6 +377,8 @@ def get_report_inputs(wildcards):
         inputs.update({f"gnn_{k}": v for k, v in get_gnn_summary_files().items()})
     if is_enabled("attention"):
         inputs.update({f"attention_{k}": v for k, v in get_attention_summary_files().items()})
+    if is_enabled("rag"):
+        inputs.update(get_rag_report_inputs())
     if is_enabled("multilabel"):
         inputs.update(get_multilabel_report_inputs())
     return inputs

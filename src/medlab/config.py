@@ -68,6 +68,46 @@ def check_config(config: dict) -> None:
     """Cross-key checks; raise ConfigError naming the key."""
     if config.get("experiments", {}).get("gnn"):
         _check_gnn(config)
+    if config.get("experiments", {}).get("rag"):
+        _check_rag(config)
+
+
+def _check_rag(config: dict) -> None:
+    rag = config["rag"]
+    corpus = rag["corpus"]
+    if corpus["format"] == "jsonl" and not (corpus["documents"] and corpus["questions"]):
+        raise ConfigError("config key rag.corpus: format jsonl needs both `documents` and `questions` paths")
+    if corpus["format"] == "squad":
+        if bool(corpus["file"]) == bool(corpus["dataset"]):
+            raise ConfigError("config key rag.corpus: format squad needs exactly one of `file` (a local path) or `dataset`")
+        if corpus["dataset"] and corpus["dataset"] not in config["datasets"]:
+            raise ConfigError(f"config key rag.corpus.dataset: {corpus['dataset']!r} is not defined under datasets")
+    if rag["passages"]["overlap"] >= rag["passages"]["size"]:
+        raise ConfigError(f"config key rag.passages.overlap: {rag['passages']['overlap']} must be smaller than size {rag['passages']['size']}")
+    if abs(sum(rag["split_fractions"]) - 1.0) > 1e-6:
+        raise ConfigError(f"config key rag.split_fractions: {rag['split_fractions']} must sum to 1")
+    deepest = max(rag["top_k"] + ([rag["adaptive"]["max_k"]] if rag["adaptive"]["enabled"] else []))
+    if rag["retrieval_depth"] < deepest:
+        raise ConfigError(f"config key rag.retrieval_depth: {rag['retrieval_depth']} is below the largest cutoff {deepest} (top_k / adaptive.max_k)")
+    if rag["adaptive"]["min_k"] > rag["adaptive"]["max_k"]:
+        raise ConfigError("config key rag.adaptive.min_k: must not exceed max_k")
+    if "dense_finetuned" in rag_base_retrievers(rag) and not rag["retriever_training"]["enabled"]:
+        raise ConfigError("config key rag.retrievers: dense_finetuned (or hybrid.dense: dense_finetuned) needs rag.retriever_training.enabled: true")
+    if "hybrid_rerank" in rag["retrievers"] and not rag["reranker"]:
+        raise ConfigError("config key rag.retrievers: hybrid_rerank needs a cross-encoder in rag.reranker")
+    for index, method in enumerate(rag["read_methods"]):
+        if method not in rag["retrievers"]:
+            raise ConfigError(f"config key rag.read_methods[{index}]: {method!r} is not in rag.retrievers")
+    if rag["focus_method"] not in rag["read_methods"]:
+        raise ConfigError(f"config key rag.focus_method: {rag['focus_method']!r} is not in rag.read_methods")
+
+
+def rag_base_retrievers(rag: dict) -> list[str]:
+    """The indexes the configured methods need: bm25, dense and/or dense_finetuned."""
+    needed = {m for m in rag["retrievers"] if m in ("bm25", "dense", "dense_finetuned")}
+    if any(m.startswith("hybrid") for m in rag["retrievers"]):
+        needed |= {"bm25", rag["hybrid"]["dense"]}
+    return sorted(needed)
 
 
 def _check_gnn(config: dict) -> None:

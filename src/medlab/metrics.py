@@ -58,3 +58,16 @@ def best_f1_threshold(labels, probs) -> float:
         if score >= best_f1:
             best_threshold, best_f1 = float(candidate), score
     return best_threshold
+
+
+def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = 10) -> float:
+    """ECE over all (example, label) pairs with equal-width probability bins."""
+    y, p = labels.ravel(), probs.ravel()
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.mean() * abs(p[mask].mean() - y[mask].mean())
+    return float(total)

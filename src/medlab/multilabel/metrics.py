@@ -9,7 +9,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support, roc_auc_score
 
-from medlab.metrics import best_f1_threshold
+from medlab.metrics import best_f1_threshold, expected_calibration_error  # noqa: F401 (re-exported)
 
 
 def defined_labels(labels: np.ndarray) -> np.ndarray:
@@ -74,19 +74,6 @@ def apply_calibrators(calibrators: list, probs: np.ndarray) -> np.ndarray:
         elif calibrator is not None:
             out[:, j] = calibrator.predict(probs[:, j])
     return out
-
-
-def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = 10) -> float:
-    """ECE over all (example, label) pairs with equal-width probability bins."""
-    y, p = labels.ravel(), probs.ravel()
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.mean() * abs(p[mask].mean() - y[mask].mean())
-    return float(total)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

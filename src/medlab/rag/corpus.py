@@ -147,3 +147,29 @@ def _check_not_empty(corpus: Corpus, path) -> None:
     if not corpus.documents or not corpus.questions:
         raise ValueError(f"{path}: {len(corpus.documents)} documents and {len(corpus.questions)} usable questions; need both "
                          f"(issues: {dict(corpus.issues)})")
+
+
+def write_jsonl(records, path) -> None:
+    """One JSON object per line, written atomically."""
+    from medlab.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def read_jsonl(path) -> list[dict]:
+    """Records of a JSONL file the pipeline wrote (strict: any bad line is an error naming it)."""
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path} line {line_number}: not JSON ({error})") from error
+    return records
+
+
+def questions_from_records(records: list[dict]) -> list[Question]:
+    return [Question(r["id"], r["question"], r["doc_id"], r["answers"]) for r in records]

@@ -8,10 +8,10 @@ import math
 import pandas as pd
 
 
-def _format(value, digits: int, style: str | None = None) -> str:
+def _format(value, digits: int, style: str | None = None, reason: str = "") -> str:
     if isinstance(value, float):
         if math.isnan(value):
-            return "not computed"
+            return html.escape(f"not computed: {reason}") if reason else "not computed"
         if style:
             return style.format(value)
         # values too small for the fixed precision (learning rates, p-values) keep their digits
@@ -28,7 +28,12 @@ def html_table(
     ``best`` maps a column to ``"max"`` or ``"min"``: the best cell(s) of that column get
     the ``best`` class (bold), so the winner per column is visible without reading numbers.
     ``formats`` maps a column to a format string (e.g. ``"{:.2g}"`` for p-values).
+    A column ``<name>_note`` holds, per row, why ``<name>`` could not be computed: its text
+    follows "not computed" in that cell, and the note column itself is not shown.
     """
+    notes = {c[: -len("_note")]: c for c in frame.columns if c.endswith("_note") and c[: -len("_note")] in frame.columns}
+    reasons = {column: frame[note].fillna("").astype(str) for column, note in notes.items()}
+    frame = frame.drop(columns=list(notes.values()))
     best = best or {}
     formats = formats or {}
     winners = {}
@@ -44,7 +49,8 @@ def html_table(
             value = frame[column].iloc[position]
             marked = column in winners and bool(winners[column].iloc[position])
             opening = '<td class="best">' if marked else "<td>"
-            cells.append(f"{opening}{_format(value, digits, formats.get(column))}</td>")
+            reason = reasons[column].iloc[position] if column in reasons else ""
+            cells.append(f"{opening}{_format(value, digits, formats.get(column), reason)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption_html = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     table = f'<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

@@ -30,5 +30,18 @@ def multilabel_usage(dataset: str, cardinality_tsv, dropped_tsv) -> list[dict]:
     return [{"dataset": name, "experiment": "multilabel", "rows_used": kept, "rows_dropped": len(dropped), "why dropped": _reasons(dropped["reason"])}]
 
 
+def rag_usage(corpus: str, stats_json, issues_tsv) -> list[dict]:
+    """From the RAG corpus statistics (questions kept per split) and issue counts."""
+    import json
+    from pathlib import Path
+
+    stats = json.loads(Path(stats_json).read_text())
+    issues = pd.read_csv(issues_tsv, sep="\t")
+    dropped = issues[issues["issue"].str.contains("dropped|duplicate|empty|unanswerable|skipped", regex=True)]
+    why = "; ".join(f"{row['issue']} ({row['count']})" for row in issues.to_dict("records"))
+    return [{"dataset": corpus, "experiment": "rag", "rows_used": int(sum(stats["questions"].values())),
+             "rows_dropped": int(dropped["count"].sum()), "why dropped": why}]
+
+
 def usage_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=COLUMNS)

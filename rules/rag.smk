@@ -1,0 +1,196 @@
+# Experiment 3: retrieval-augmented QA over health papers, against gold answers.
+# corpus (passages, document-level splits) -> cached indexes (BM25, FAISS per encoder)
+# -> fine-tuning (retriever, reader; GPU rules) -> retrieve (every method, cached depth)
+# -> read (per reader; top_k cutoffs applied here) -> evaluate (summary tables and plots).
+# Editing top_k reruns only read, evaluate and the report.
+
+
+rule rag_corpus:
+    input:
+        unpack(get_rag_corpus_inputs),
+    output:
+        documents="results/rag/{corpus}/documents.jsonl",
+        questions="results/rag/{corpus}/questions.jsonl",
+        passages="results/rag/{corpus}/passages.jsonl",
+        issues="results/rag/{corpus}/issues.tsv",
+        stats="results/rag/{corpus}/stats.json",
+    params:
+        format=config["rag"]["corpus"]["format"],
+        passages=config["rag"]["passages"],
+        fractions=config["rag"]["split_fractions"],
+        seed=config["rag"]["split_seed"],
+        max_documents=config["rag"]["corpus"]["max_documents"],
+    log:
+        "logs/rag/{corpus}/corpus.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_corpus.py"
+
+
+rule rag_index_bm25:
+    input:
+        passages="results/rag/{corpus}/passages.jsonl",
+    output:
+        index="results/rag/{corpus}/index/bm25_{library}.pkl",
+    wildcard_constraints:
+        library="bm25s|rank_bm25",
+    log:
+        "logs/rag/{corpus}/index_bm25_{library}.log",
+    benchmark:
+        "benchmarks/rag/{corpus}/index_bm25_{library}.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_index_bm25.py"
+
+
+rule rag_index_dense:
+    input:
+        unpack(get_rag_encoder_input),
+        passages="results/rag/{corpus}/passages.jsonl",
+    output:
+        index="results/rag/{corpus}/index/dense_{encoder}_{kind}.faiss",
+    wildcard_constraints:
+        encoder="base|finetuned",
+        kind="flat|hnsw",
+    params:
+        encoder=get_rag_encoder_name,
+        batch_size=config["rag"]["encode_batch_size"],
+    threads: config["rag"]["threads"]
+    log:
+        "logs/rag/{corpus}/index_dense_{encoder}_{kind}.log",
+    benchmark:
+        "benchmarks/rag/{corpus}/index_dense_{encoder}_{kind}.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_index_dense.py"
+
+
+rule rag_train_retriever:
+    input:
+        passages="results/rag/{corpus}/passages.jsonl",
+        questions="results/rag/{corpus}/questions.jsonl",
+    output:
+        model=directory("results/rag/{corpus}/retriever/model"),
+        epochs="results/rag/{corpus}/retriever/epochs.tsv",
+    params:
+        encoder=config["rag"]["encoder"],
+        training=config["rag"]["retriever_training"],
+        bm25_library=config["rag"]["bm25_library"],
+        device=config["device"],
+    threads: config["rag"]["threads"]
+    resources:
+        gpu=config["rag"]["resources"]["gpu"],
+        mem_mb=lambda wc, attempt: config["rag"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["rag"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
+    log:
+        "logs/rag/{corpus}/train_retriever.log",
+    benchmark:
+        "benchmarks/rag/{corpus}/train_retriever.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_train_retriever.py"
+
+
+rule rag_train_reader:
+    input:
+        passages="results/rag/{corpus}/passages.jsonl",
+        questions="results/rag/{corpus}/questions.jsonl",
+    output:
+        model=directory("results/rag/{corpus}/reader/model"),
+        epochs="results/rag/{corpus}/reader/epochs.tsv",
+    params:
+        model=config["rag"]["reader"]["model"],
+        reader=get_rag_reader_options(),
+        training=config["rag"]["reader"]["training"],
+        device=config["device"],
+    threads: config["rag"]["threads"]
+    resources:
+        gpu=config["rag"]["resources"]["gpu"],
+        mem_mb=lambda wc, attempt: config["rag"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["rag"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
+    log:
+        "logs/rag/{corpus}/train_reader.log",
+    benchmark:
+        "benchmarks/rag/{corpus}/train_reader.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_train_reader.py"
+
+
+rule rag_retrieve:
+    input:
+        unpack(get_rag_index_inputs),
+        passages="results/rag/{corpus}/passages.jsonl",
+        questions="results/rag/{corpus}/questions.jsonl",
+    output:
+        rankings="results/rag/{corpus}/rankings.parquet",
+    params:
+        methods=config["rag"]["retrievers"],
+        depth=config["rag"]["retrieval_depth"],
+        hybrid=config["rag"]["hybrid"],
+        reranker=config["rag"]["reranker"],
+        encoder=config["rag"]["encoder"],
+        batch_size=config["rag"]["encode_batch_size"],
+    threads: config["rag"]["threads"]
+    log:
+        "logs/rag/{corpus}/retrieve.log",
+    benchmark:
+        "benchmarks/rag/{corpus}/retrieve.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_retrieve.py"
+
+
+rule rag_read:
+    input:
+        unpack(get_rag_reader_input),
+        passages="results/rag/{corpus}/passages.jsonl",
+        questions="results/rag/{corpus}/questions.jsonl",
+        rankings="results/rag/{corpus}/rankings.parquet",
+    output:
+        answers="results/rag/{corpus}/answers/{reader}.parquet",
+    wildcard_constraints:
+        reader="sentence|extractive",
+    params:
+        model=get_rag_reader_model,
+        options=get_rag_reader_options(),
+        methods=config["rag"]["read_methods"],
+        top_k=config["rag"]["top_k"],
+        adaptive=config["rag"]["adaptive"],
+        focus_method=config["rag"]["focus_method"],
+        device=config["device"],
+    threads: config["rag"]["threads"]
+    log:
+        "logs/rag/{corpus}/read_{reader}.log",
+    benchmark:
+        "benchmarks/rag/{corpus}/read_{reader}.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_read.py"
+
+
+rule rag_evaluate:
+    input:
+        unpack(get_rag_evaluate_inputs),
+    output:
+        **get_rag_report_outputs(),
+    params:
+        top_k=config["rag"]["top_k"],
+        adaptive=config["rag"]["adaptive"],
+        focus_method=config["rag"]["focus_method"],
+        evaluation=config["rag"]["evaluation"],
+    log:
+        "logs/rag/evaluate.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_evaluate.py"

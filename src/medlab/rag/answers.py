@@ -1,0 +1,55 @@
+"""Answer metrics against gold spans: SQuAD-style exact match and token F1, containment, length.
+
+Written here rather than taken from ``evaluate``'s squad metric because that metric's code
+is fetched from the Hugging Face hub at run time, which fails offline; the definitions
+below follow the official SQuAD v1.1 evaluation script (lower-case, strip punctuation and
+the articles a/an/the, collapse whitespace).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = set(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    text = "".join(ch for ch in str(text).lower() if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, golds: list[str]) -> float:
+    """1.0 when the normalised prediction equals any normalised gold answer."""
+    predicted = normalize_answer(prediction)
+    return float(any(predicted == normalize_answer(gold) for gold in golds))
+
+
+def _f1(prediction_tokens: list[str], gold_tokens: list[str]) -> float:
+    if not prediction_tokens or not gold_tokens:
+        return float(prediction_tokens == gold_tokens)
+    common = sum((Counter(prediction_tokens) & Counter(gold_tokens)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(prediction_tokens), common / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_f1(prediction: str, golds: list[str]) -> float:
+    """Best token-overlap F1 of the prediction against the gold answers."""
+    predicted = normalize_answer(prediction).split()
+    return max(_f1(predicted, normalize_answer(gold).split()) for gold in golds)
+
+
+def contains_answer(prediction: str, golds: list[str]) -> float:
+    """1.0 when a normalised gold answer occurs inside the normalised prediction
+    (a long answer that includes the gold span counts; a generic "AI" does not)."""
+    predicted = f" {normalize_answer(prediction)} "
+    return float(any(normalize_answer(gold) and f" {normalize_answer(gold)} " in predicted for gold in golds))
+
+
+def answer_length(prediction: str) -> int:
+    """Answer length in whitespace tokens."""
+    return len(str(prediction).split())

@@ -1,0 +1,82 @@
+"""Rankings + answers of every reader -> the summary tables and figures the report renders."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from medlab.io import write_tsv
+from medlab.rag.evaluate import (perturbation_table, platt_calibrate, reader_table, retrieval_table, score_answers,
+                                 stability_table, worst_cases)
+from medlab.rag.stages import cutoffs, read_passages, read_questions
+
+log = logging.getLogger(__name__)
+
+
+def summarize(paths, top_k: list[int], adaptive: dict, focus_method: str, correct_f1: float, worst_count: int, outputs) -> None:
+    """``paths``: questions, passages, rankings, answers (list, one per reader). Writes every summary file."""
+    questions, splits = read_questions(paths.questions, splits={"dev", "test"})
+    passages = read_passages(paths.passages)
+    texts, doc_ids = [p.text for p in passages], [p.doc_id for p in passages]
+    golds = {q.id: [a["text"] for a in q.answers] for q in questions}
+    test_docs = {q.id: q.doc_id for q, s in zip(questions, splits) if s == "test"}
+    policies = cutoffs(top_k, adaptive)
+    rankings = pd.read_parquet(paths.rankings)
+    retrieval = retrieval_table(rankings[rankings["question_id"].isin(test_docs)], test_docs, golds, doc_ids, texts, policies)
+    write_tsv(retrieval, outputs.retrieval)
+
+    answers = pd.concat([pd.read_parquet(p) for p in paths.answers], ignore_index=True)
+    scored = score_answers(answers, golds, texts, correct_f1)
+    write_tsv(scored.drop(columns=["passages"]), outputs.per_question)
+    readers = reader_table(scored)
+    write_tsv(readers, outputs.readers)
+    small, large = f"top{min(top_k)}", f"top{max(top_k)}"
+    write_tsv(stability_table(scored, small, large), outputs.stability)
+    write_tsv(perturbation_table(scored), outputs.perturbation)
+    question_text = {q.id: q.question for q in questions}
+    write_tsv(worst_cases(scored, question_text, golds, focus_method, large, worst_count), outputs.worst)
+    plot_retrieval(retrieval, outputs.retrieval_plot)
+    plot_reliability(scored, focus_method, large, outputs.reliability_plot)
+
+
+def plot_retrieval(retrieval: pd.DataFrame, path) -> None:
+    """recall per method (bars) for each cutoff, original queries."""
+    from medlab.plotting import plt, save_figure
+
+    original = retrieval[retrieval["variant"] == "original"]
+    table = original.pivot(index="method", columns="cutoff", values="recall")
+    fig, ax = plt.subplots(figsize=(6.5, 3))
+    width = 0.8 / max(len(table.columns), 1)
+    for j, cutoff in enumerate(table.columns):
+        ax.bar(np.arange(len(table)) + j * width, table[cutoff], width, label=cutoff)
+    ax.set_xticks(np.arange(len(table)) + width * (len(table.columns) - 1) / 2, table.index, rotation=20)
+    ax.set_ylabel("recall (gold document retrieved)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(title="passages kept", ncols=len(table.columns))
+    save_figure(fig, path)
+
+
+def plot_reliability(scored: pd.DataFrame, method: str, cutoff: str, path, bins: int = 5) -> None:
+    """Reliability diagram per reader at (method, cutoff), test: raw confidence and dev-fitted Platt."""
+    from medlab.plotting import plt, save_figure
+
+    original = scored[(scored["variant"] == "original") & (scored["method"] == method) & (scored["cutoff"] == cutoff)]
+    readers = list(dict.fromkeys(original["reader"]))
+    fig, axes = plt.subplots(1, max(len(readers), 1), figsize=(3.4 * max(len(readers), 1), 3.2), squeeze=False)
+    edges = np.linspace(0, 1, bins + 1)
+    for ax, reader in zip(axes[0], readers):
+        test = original[(original["reader"] == reader) & (original["split"] == "test")]
+        dev = original[(original["reader"] == reader) & (original["split"] == "dev")]
+        calibrated, _ = platt_calibrate(dev["confidence"].to_numpy(), dev["correct"].to_numpy(), test["confidence"].to_numpy())
+        curves = [("raw", test["confidence"].to_numpy())] + ([("Platt (dev)", calibrated)] if calibrated is not None else [])
+        for label, confidence in curves:
+            which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+            centers = [confidence[which == b].mean() for b in range(bins) if (which == b).any()]
+            accuracy = [test["correct"].to_numpy()[which == b].mean() for b in range(bins) if (which == b).any()]
+            ax.plot(centers, accuracy, marker="o", label=label)
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
+        ax.set(title=f"{reader} reader", xlabel="confidence", ylabel="fraction correct (F1 ≥ threshold)", xlim=(0, 1), ylim=(0, 1.05))
+        ax.legend()
+    save_figure(fig, path)
