@@ -89,3 +89,162 @@ def test_retrieval_metrics_against_gold_documents():
     runs = {"q1": documents_from_passages([(1, 3.0), (0, 2.0), (2, 1.0)], docs), "q2": documents_from_passages([(3, 1.0), (2, 0.5)], docs), "q3": {}}
     metrics = retrieval_metrics({"q1": "d1", "q2": "d2", "q3": "d3"}, runs, ("recall@1", "mrr@10"))
     assert metrics["recall@1"] == pytest.approx(1 / 3) and metrics["mrr@10"] == pytest.approx((1 + 0.5 + 0) / 3)
+
+
+# ---- answers, readers, fine-tuning data, evaluation ---------------------------------
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from medlab.rag.answers import answer_length, contains_answer, exact_match, normalize_answer, token_f1  # noqa: E402
+from medlab.rag.corpus import Question  # noqa: E402
+from medlab.rag.evaluate import (confidence_auroc, perturbation_table, platt_calibrate, reader_table,  # noqa: E402
+                                 retrieval_table, stability_table)
+from medlab.rag.passages import Passage  # noqa: E402
+from medlab.rag.readers import NO_ANSWER, ExtractiveReader, SentenceReader, split_sentences  # noqa: E402
+from medlab.rag.stages import cutoffs, query_variant, rankings_frame, read_answers  # noqa: E402
+from medlab.rag.training import encode_reader_examples, gold_passages, reader_examples, retriever_pairs  # noqa: E402
+
+
+def test_squad_answer_metrics():
+    assert normalize_answer("The  Immune-System!") == "immunesystem"
+    assert exact_match("the immune system", ["Immune system"]) == 1.0
+    assert token_f1("immune system cells", ["the immune system"]) == pytest.approx(0.8)
+    assert token_f1("", ["x"]) == 0.0
+    assert contains_answer("it is blood glucose levels", ["blood glucose"]) == 1.0
+    assert contains_answer("AI", ["artificial intelligence"]) == 0.0
+    assert answer_length("three bedside criteria") == 3
+
+
+def test_query_perturbations():
+    assert query_variant("What is BM25?", "toggled_question_mark") == "What is BM25"
+    assert query_variant("What is BM25", "toggled_question_mark") == "What is BM25?"
+    assert query_variant("What is BM25?", "lowercased") == "what is bm25?"
+
+
+def _passages():
+    return [Passage(f"{d}::0", d, 0, len(t), t) for d, t in DOCS.items()]
+
+
+def test_span_decoding_respects_context_and_length():
+    reader = ExtractiveReader.__new__(ExtractiveReader)
+    reader.max_answer_tokens, reader.candidates_per_window, reader.allow_no_answer = 2, 5, False
+    offsets = [(0, 0), (0, 4), (0, 0), (0, 5), (6, 9), (10, 14), (15, 20)]
+    context = np.array([False, False, False, True, True, True, True])
+    start, end = np.zeros(7), np.zeros(7)
+    start[1] = end[1] = 50.0  # the question token must never be chosen
+    start[3], end[6], end[4] = 5.0, 6.0, 3.0  # best end is 3 tokens after the start: too long for max 2
+    spans = reader._decode_window(start, end, offsets, context, passage=0)
+    best = max(spans, key=lambda s: s.logit)
+    assert (best.start, best.end) == (0, 9)
+    assert all(0 < (s.end - s.start) and s.start >= 0 for s in spans)
+
+
+@pytest.fixture(scope="module")
+def packaged_reader():
+    """The packaged encoder with an untrained QA head: exercises decoding, not accuracy."""
+    return ExtractiveReader.from_pretrained("packaged:all-MiniLM-L6-v2", torch.device("cpu"), max_length=64, stride=16)
+
+
+def test_extractive_reader_returns_a_span_of_a_retrieved_passage(packaged_reader):
+    texts = [p.text for p in _passages()]
+    answer = packaged_reader.read("What regulates blood glucose?", [1, 2], texts)
+    assert answer.passage in (1, 2) and answer.text == texts[answer.passage][answer.start : answer.end]
+    assert 0 < answer.score <= 1 and answer.text.strip()
+    assert packaged_reader.read("Anything?", [], texts) == NO_ANSWER
+    cached = len(packaged_reader._cache)
+    packaged_reader.read("What regulates blood glucose?", [1, 2, 0], texts)  # one new passage only
+    assert len(packaged_reader._cache) == cached + 1
+
+
+def test_reader_training_labels_point_at_the_answer(packaged_reader):
+    passages = _passages()
+    questions = [Question("q1", "What does insulin regulate?", "d2", [{"text": "blood glucose", "answer_start": 18}])]
+    examples = reader_examples(questions, passages, negatives_per_question=1, seed=0)
+    assert len(examples) == 2 and examples[1][2] == -1  # one positive, one negative
+    features = encode_reader_examples(packaged_reader.tokenizer, examples, max_length=64, stride=16)
+    ids, start, end = features["input_ids"][0], features["start_positions"][0], features["end_positions"][0]
+    assert packaged_reader.tokenizer.decode(ids[start : end + 1]) == "blood glucose"
+    assert features["start_positions"][1] == 0 and features["end_positions"][1] == 0  # negative -> [CLS]
+
+
+def test_gold_passages_and_hard_negatives():
+    text = "alpha beta gamma delta epsilon zeta eta theta"
+    passages = split_passages("d", text, size=3, overlap=1) + [Passage("e::0", "e", 0, 5, "gamma gamma gamma")]
+    question = Question("q", "gamma?", "d", [{"text": "gamma delta", "answer_start": text.find("gamma delta")}])
+    golds = gold_passages(question, passages)
+    assert golds and all("gamma delta" in passages[i].text for i in golds)
+    (query, positive, negative), = retriever_pairs([question], passages, RankBM25([p.text for p in passages]))
+    assert "gamma delta" in positive and negative is not None and "gamma delta" not in negative
+
+
+def test_sentence_reader_picks_the_most_similar_sentence():
+    class BagOfWords:
+        vocabulary = ["insulin", "glucose", "vaccines", "immune", "aspirin", "fever"]
+
+        def encode(self, texts, **_):
+            vectors = np.array([[float(w in t.lower()) for w in self.vocabulary] for t in texts]) + 1e-3
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    texts = [p.text for p in _passages()]
+    assert [texts[1][s:e] for s, e in split_sentences(texts[1])][1] == "Type 1 diabetes requires insulin injections."
+    answer = SentenceReader(BagOfWords()).read("insulin and glucose?", [0, 1], texts)
+    assert answer.text == "Insulin regulates blood glucose." and answer.passage == 1 and 0 <= answer.score <= 1
+
+
+def test_zero_retrieved_passages_give_an_empty_answer_not_a_crash(caplog):
+    class EchoReader:
+        def read(self, question, passages, texts):
+            return NO_ANSWER
+
+    passages = _passages()
+    questions = [Question("q1", "Insulin?", "d2", [{"text": "Insulin", "answer_start": 0}])]
+    rankings = rankings_frame(["q1"], "original", {"bm25": [[]]})
+    answers = read_answers(EchoReader(), questions, ["test"], passages, rankings, ["bm25"], cutoffs([2], {"enabled": False}), ("bm25", "top2"))
+    row = answers[answers["method"] == "bm25"].iloc[0]
+    assert row["k_used"] == 0 and row["answer"] == "" and "zero retrieved passages" in caplog.text
+
+
+def test_calibration_and_auroc_explain_when_undefined():
+    calibrated, reason = platt_calibrate(np.array([0.2, 0.4]), np.array([0, 0]), np.array([0.3]))
+    assert calibrated is None and "all wrong" in reason
+    calibrated, reason = platt_calibrate(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1]), np.array([0.15, 0.85]))
+    assert calibrated[0] < 0.5 < calibrated[1] and reason == ""
+    value, reason = confidence_auroc(np.array([1, 1]), np.array([0.3, 0.9]))
+    assert np.isnan(value) and "all 2 answers correct" in reason
+    assert confidence_auroc(np.array([0, 1]), np.array([0.3, 0.9]))[0] == 1.0
+
+
+def _scored(rows):
+    base = {"reader": "r", "method": "m", "variant": "original", "passages": "0", "exact_match": 0.0, "contains_answer": 0.0,
+            "answer_in_passages": 1.0, "answer_tokens": 1}
+    return pd.DataFrame([{**base, **row} for row in rows])
+
+
+def test_reader_stability_and_perturbation_tables():
+    scored = _scored([
+        {"question_id": "a", "split": "test", "cutoff": "top5", "answer": "x", "confidence": 0.9, "f1": 1.0, "correct": 1},
+        {"question_id": "a", "split": "test", "cutoff": "top10", "answer": "x", "confidence": 0.7, "f1": 1.0, "correct": 1},
+        {"question_id": "b", "split": "test", "cutoff": "top5", "answer": "y", "confidence": 0.2, "f1": 0.0, "correct": 0},
+        {"question_id": "b", "split": "test", "cutoff": "top10", "answer": "z", "confidence": 0.4, "f1": 0.0, "correct": 0},
+        {"question_id": "a", "split": "test", "cutoff": "top10", "answer": "w", "confidence": 0.1, "f1": 0.0, "correct": 0, "variant": "lowercased"},
+        {"question_id": "b", "split": "test", "cutoff": "top10", "answer": "z", "confidence": 0.4, "f1": 0.0, "correct": 0, "variant": "lowercased"},
+        {"question_id": "c", "split": "dev", "cutoff": "top5", "answer": "y", "confidence": 0.2, "f1": 0.0, "correct": 0},
+    ])
+    stability = stability_table(scored, "top5", "top10").iloc[0]
+    assert stability["same_answer"] == 0.5 and stability["mean_abs_confidence_change"] == pytest.approx(0.2)
+    perturbation = perturbation_table(scored).iloc[0]
+    assert perturbation["answer_changed"] == 0.5 and perturbation["f1_perturbed"] == 0.0
+    readers = reader_table(scored).set_index("cutoff")
+    assert readers.loc["top5", "confidence_auroc"] == 1.0
+    assert "dev answers are all wrong" in readers.loc["top5", "ece_calibrated_note"]
+
+
+def test_retrieval_table_counts_passages_not_documents():
+    passages = ["alpha", "beta", "gamma"]
+    rankings = rankings_frame(["q1", "q2"], "original", {"bm25": [[(1, 2.0), (0, 1.0)], []]})
+    table = retrieval_table(rankings, {"q1": "d0", "q2": "d1"}, {"q1": ["alpha"], "q2": ["beta"]}, ["d0", "d1", "d2"],
+                            passages, cutoffs([1, 2], {"enabled": False})).set_index("cutoff")
+    assert table.loc["top1", "recall"] == 0.0 and table.loc["top2", "recall"] == 0.5
+    assert table.loc["top2", "answer_in_passages"] == 0.5 and table.loc["top1", "mrr@10"] == pytest.approx(0.25)

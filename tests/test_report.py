@@ -28,6 +28,12 @@ def test_html_table_marks_best_and_formats():
     assert "5e-05" in html_table(pd.DataFrame({"lr": [5e-5, 0.001]}))
 
 
+def test_not_computed_cells_show_their_reason():
+    frame = pd.DataFrame({"auroc": [float("nan"), 0.8], "auroc_note": ["all 5 answers wrong", ""]})
+    html = html_table(frame)
+    assert "not computed: all 5 answers wrong" in html and "auroc_note" not in html and "0.800" in html
+
+
 @pytest.mark.slow
 def test_report_is_self_contained_and_small(tiny_run):
     workflow, _ = tiny_run
@@ -71,7 +77,7 @@ def test_report_renders_in_headless_chromium(tiny_run):
     try:
         browser.get(page_url)
         headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]
-        for expected in ("Experiment 1", "Experiment 2", "Experiment 4"):
+        for expected in ("Experiment 1", "Experiment 2", "Experiment 3", "Experiment 4"):
             assert any(h.startswith(expected) for h in headings), headings
         images = browser.find_elements(By.TAG_NAME, "img")
         assert images

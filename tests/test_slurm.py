@@ -21,9 +21,13 @@ FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "5"]
 TINY_JOBS = Counter(
     {"data_export_packaged": 1, "gnn_featurize": 1, "gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1,
      "attention_importance": 1, "attention_pruning": 1, "attention_extract": 4, "attention_cost": 2, "attention_analyze": 1,
+     "rag_corpus": 1, "rag_index_bm25": 1, "rag_index_dense": 2, "rag_train_retriever": 1, "rag_train_reader": 1,
+     "rag_retrieve": 1, "rag_read": 2, "rag_evaluate": 1,
      "multilabel_data": 1, "multilabel_tokenize": 1, "multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1,
      "report": 1}
 )
+
+GPU_RULES = {"gnn_train", "rag_train_reader", "rag_train_retriever"}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +54,8 @@ def _rule_of(job: dict) -> str:
 
 def test_tiny_preset_runs_every_job_through_slurm_with_gpu_requests(slurm, tmp_path, data_mirror):
     workflow = copy_workflow(tmp_path / "workflow")
-    (workflow / "gpu.yaml").write_text("gnn:\n  resources:\n    gpu: 1\n    mem_mb: 2000\n    runtime: 20\n")
+    gpu = "  resources:\n    gpu: 1\n    mem_mb: 2000\n    runtime: 20\n"
+    (workflow / "gpu.yaml").write_text(f"gnn:\n{gpu}rag:\n{gpu}")
     known = {job["JobId"] for job in slurm_cluster.jobs()}
     result = snakemake(
         workflow, "--profile", "profiles/slurm", *FAST_POLLING, "report", "--configfile", "presets/tiny.yaml", "gpu.yaml",
@@ -62,7 +67,7 @@ def test_tiny_preset_runs_every_job_through_slurm_with_gpu_requests(slurm, tmp_p
     assert {job["JobState"] for job in submitted} == {"COMPLETED"}
     for job in submitted:
         requested_gpu = "gpu:1" in job.get("TresPerJob", "") + job.get("TresPerNode", "")
-        assert requested_gpu == (_rule_of(job) == "gnn_train"), job
+        assert requested_gpu == (_rule_of(job) in GPU_RULES), job
     # the fake GPU has no CUDA behind it: training fell back to the CPU
     train_log = next((workflow / "logs/gnn").rglob("train.log")).read_text()
     assert "using CPU" in train_log

@@ -76,7 +76,7 @@ def planned_jobs(workflow, env, *extra) -> Counter:
 def test_tiny_preset_end_to_end(tiny_run):
     workflow, _ = tiny_run
     page = (workflow / "results/report/index.html").read_text()
-    for heading in ("Experiment 1", "Experiment 2", "Experiment 4"):
+    for heading in ("Experiment 1", "Experiment 2", "Experiment 3", "Experiment 4"):
         assert heading in page
     assert "data:image/png;base64," in page
     runs = pd.read_csv(workflow / "results/gnn/summary/runs.tsv", sep="\t")
@@ -104,9 +104,11 @@ def test_rerun_without_change_schedules_nothing(tiny_run):
          {"multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1, "report": 1}),
         ("multilabel:\n  training:\n    epochs: 2\n",
          {"multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1, "report": 1}),
+        ("rag:\n  top_k: [3, 5]\n", {"rag_read": 2, "rag_evaluate": 1, "report": 1}),
+        ("rag:\n  hybrid:\n    rrf_constant: 10\n", {"rag_retrieve": 1, "rag_read": 2, "rag_evaluate": 1, "report": 1}),
     ],
     ids=["gnn-lr", "one-variant", "new-seed", "report-title", "attention-threshold", "attention-new-cost-point",
-         "multilabel-new-grid-cells", "multilabel-epochs"],
+         "multilabel-new-grid-cells", "multilabel-epochs", "rag-top-k", "rag-fusion"],
 )
 def test_config_edit_reruns_only_what_depends_on_it(tiny_run, edit, expected):
     workflow, env = tiny_run

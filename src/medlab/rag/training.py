@@ -218,6 +218,8 @@ def train_retriever(encoder, pairs: list[tuple[str, str, str | None]], spec: Ret
     steps_per_epoch = math.ceil(len(pairs) / spec.batch_size)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=spec.lr)
     scheduler = _linear_schedule(optimizer, steps_per_epoch * spec.epochs, spec.warmup_ratio)
+    # sentence-transformers >= 6 renamed tokenize to preprocess
+    preprocess = getattr(encoder, "preprocess", None) or encoder.tokenize
     rows = []
     for epoch in range(1, spec.epochs + 1):
         encoder.train()
@@ -227,7 +229,7 @@ def train_retriever(encoder, pairs: list[tuple[str, str, str | None]], spec: Ret
         for first in range(0, len(order), spec.batch_size):
             batch = [pairs[i] for i in order[first : first + spec.batch_size]]
             columns = [[b[0] for b in batch], [b[1] for b in batch]] + ([[b[2] for b in batch]] if use_negatives else [])
-            features = [{k: v.to(device) for k, v in encoder.tokenize(texts).items() if isinstance(v, torch.Tensor)} for texts in columns]
+            features = [{k: v.to(device) for k, v in preprocess(texts).items() if isinstance(v, torch.Tensor)} for texts in columns]
             loss = loss_function(features, None)
             optimizer.zero_grad()
             loss.backward()
