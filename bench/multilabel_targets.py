@@ -22,7 +22,7 @@ import torch
 from medlab.multilabel.data import clean_table, label_matrix, read_hallmarks_zip, stratified_split
 from medlab.multilabel.evaluate import evaluate_predictions
 from medlab.multilabel.tokenize import tokenize_table, torch_view
-from medlab.multilabel.train import FineTuneSpec, fine_tune, predict_probabilities
+from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier, predict_probabilities
 from medlab.pretrained import load_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,9 +43,7 @@ def load_hoc(max_length: int):
 
 
 def new_model(label_set):
-    from transformers import AutoModelForSequenceClassification
-
-    return load_pretrained(AutoModelForSequenceClassification, MODEL, num_labels=len(label_set), problem_type="multi_label_classification")
+    return new_classifier(MODEL, len(label_set))
 
 
 def throughput(dataset, split, label_set, batch_sizes, batches: int = 4) -> list[dict]:

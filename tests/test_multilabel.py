@@ -149,3 +149,17 @@ def test_undefined_validation_metric_keeps_latest_weights(tiny_model_and_data):
     result = fine_tune(make_model(), train, val.select(healthy_only), spec, seed=0, device=torch.device("cpu"))
     assert result.epochs["val_macro_f1"].isna().all()
     assert result.best_epoch == 2 and len(result.epochs) == 2
+
+
+def test_sentence_transformers_pooler_is_reinitialised(tmp_path):
+    """The packaged encoder's unused [CLS] pooler is re-initialised; a plain checkpoint keeps its own."""
+    from medlab.multilabel.train import new_classifier
+
+    packaged = new_classifier("packaged:all-MiniLM-L6-v2", 3)
+    weight = packaged.base_model.pooler.dense.weight
+    assert abs(weight.std().item() - packaged.config.initializer_range) < 0.002
+    assert packaged.base_model.pooler.dense.bias.abs().max().item() == 0.0
+    packaged.base_model.pooler.dense.bias.data.fill_(0.5)
+    packaged.save_pretrained(tmp_path)  # no modules.json: an ordinary transformers checkpoint
+    plain = new_classifier(str(tmp_path), 3)
+    assert plain.base_model.pooler.dense.bias.min().item() == 0.5

@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from medlab.io import write_json, write_tsv
-from medlab.multilabel.train import FineTuneSpec, fine_tune, predict_probabilities
-from medlab.pretrained import load_pretrained
+from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier, predict_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -18,14 +17,10 @@ def run_cell(model_name: str, tokenized_dir, split: dict, label_set: list[str], 
     """Fine-tune on ``split['train']``, select on ``split['val']``; write steps, epochs,
     predictions (val and test probabilities) and a summary."""
     from datasets import load_from_disk
-    from transformers import AutoModelForSequenceClassification
-
     from medlab.multilabel.tokenize import torch_view
 
     dataset = load_from_disk(str(tokenized_dir))
-    model = load_pretrained(
-        AutoModelForSequenceClassification, model_name, num_labels=len(label_set), problem_type="multi_label_classification",
-    )
+    model = new_classifier(model_name, len(label_set))
     train_ds, val_ds, test_ds = (torch_view(dataset, split[p]) for p in ("train", "val", "test"))
     checkpoint = Path(outputs.summary).with_name("best_checkpoint.pt")
     result = fine_tune(model, train_ds, val_ds, spec, seed, device, checkpoint_path=checkpoint)
