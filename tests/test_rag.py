@@ -248,3 +248,30 @@ def test_retrieval_table_counts_passages_not_documents():
                             passages, cutoffs([1, 2], {"enabled": False})).set_index("cutoff")
     assert table.loc["top1", "recall"] == 0.0 and table.loc["top2", "recall"] == 0.5
     assert table.loc["top2", "answer_in_passages"] == 0.5 and table.loc["top1", "mrr@10"] == pytest.approx(0.25)
+
+
+def test_prepare_corpus_from_either_format_by_config_alone(tmp_path):
+    from types import SimpleNamespace
+
+    from medlab.rag.stages import prepare_corpus
+
+    documents = {f"doc{i}": f"Document {i} says the answer is value{i}. Filler text follows here." for i in range(6)}
+    _write_jsonl(tmp_path / "docs.jsonl", [{"id": k, "text": v} for k, v in documents.items()])
+    _write_jsonl(tmp_path / "qs.jsonl", [{"id": f"q{i}", "question": f"What is in document {i}?", "doc_id": f"doc{i}",
+                                          "answers": [{"text": f"value{i}", "answer_start": 99}]} for i in range(6)])
+    squad = {"data": [{"title": k, "paragraphs": [{"document_id": k, "context": v, "qas": [
+        {"id": f"s{k}", "question": "Which value?", "answers": [{"text": k.replace("doc", "value"), "answer_start": v.find("value")}]}]}]}
+        for k, v in documents.items()]}
+    (tmp_path / "squad.json").write_text(json.dumps(squad))
+    for name, source_format, paths in (("jsonl", "jsonl", {"documents": tmp_path / "docs.jsonl", "questions": tmp_path / "qs.jsonl"}),
+                                       ("squad", "squad", {"file": tmp_path / "squad.json"})):
+        out = {k: tmp_path / name / f"{k}.{ext}" for k, ext in
+               (("documents", "jsonl"), ("questions", "jsonl"), ("passages", "jsonl"), ("issues", "tsv"), ("stats", "json"))}
+        prepare_corpus(source_format, paths, 5, 1, (0.5, 0.2, 0.3), 0, None, SimpleNamespace(**out))
+        questions = [json.loads(line) for line in out["questions"].read_text().splitlines()]
+        split_of = {json.loads(line)["id"]: json.loads(line)["split"] for line in out["documents"].read_text().splitlines()}
+        assert len(questions) == 6 and all(q["split"] == split_of[q["doc_id"]] for q in questions)
+        assert {q["split"] for q in questions} == {"train", "dev", "test"}
+        passages = [json.loads(line) for line in out["passages"].read_text().splitlines()]
+        assert all(documents[p["doc_id"]][p["start"]:p["end"]] == p["text"] for p in passages)
+    assert "answer_start re-located\t6" in (tmp_path / "jsonl" / "issues.tsv").read_text()
