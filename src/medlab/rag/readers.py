@@ -46,8 +46,8 @@ class Span:
 class ExtractiveReader:
     """Start/end span decoding over several passages.
 
-    confidence = softmax of the chosen span's logit over every candidate span of every
-    retrieved passage (and, with ``allow_no_answer``, each window's [CLS] "no answer" score),
+    confidence = softmax of the chosen span's logit over the candidate spans (the
+    ``candidates_per_window`` best of each window) of every retrieved passage (and, with ``allow_no_answer``, each window's [CLS] "no answer" score),
     so confidence reflects competition between passages, not one window in isolation.
     """
 
@@ -88,6 +88,8 @@ class ExtractiveReader:
             Span(float(start_logits[s] + end_logits[e]), passage, int(offsets[s][0]), int(offsets[e][1]))
             for s in starts for e in ends if s <= e < s + self.max_answer_tokens
         ]
+        # keep the n best: the cache holds every (question, passage) pair of a run
+        spans = sorted(spans, key=lambda span: -span.logit)[:n]
         if self.allow_no_answer:
             spans.append(Span(float(start_logits[0] + end_logits[0]), -1, 0, 0))
         return spans

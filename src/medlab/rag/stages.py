@@ -235,9 +235,13 @@ def read_answers(reader, questions, splits, passages: list[Passage], rankings: p
                     if variant == "original" or cutoff == focus_cutoff:
                         add(question, split, variant, method, cutoff, policy(ranking))
     frame = pd.DataFrame(rows)
-    empty = int((frame["k_used"] == 0).sum())
+    empty = int(((frame["k_used"] == 0) & (frame["method"] != "gold_passage")).sum())
     if empty:
         log.warning("%d reading(s) had zero retrieved passages and returned an empty answer", empty)
+    no_gold = int(((frame["k_used"] == 0) & (frame["method"] == "gold_passage")).sum())
+    if no_gold:
+        log.warning("%d question(s) have no passage holding a whole gold answer (it straddles passages): "
+                    "their gold-passage reading is empty", no_gold)
     return frame
 
 
