@@ -263,7 +263,7 @@ def get_rag_report_outputs():
 def get_rag_report_inputs():
     root = get_rag_dir()
     inputs = {f"rag_{k}": v for k, v in get_rag_summary_files().items()}
-    inputs.update({"rag_stats": f"{root}/stats.json", "rag_issues": f"{root}/issues.tsv"})
+    inputs.update({"rag_stats": f"{root}/stats.json", "rag_issues": f"{root}/issues.tsv", "rag_fusion": f"{root}/fusion_weight.tsv"})
     if config["rag"]["reader"]["fine_tune"] and "extractive" in config["rag"]["readers"]:
         inputs["rag_reader_epochs"] = f"{root}/reader/epochs.tsv"
     if "dense_finetuned" in rag_base_retrievers(config["rag"]):

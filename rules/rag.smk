@@ -131,6 +131,7 @@ rule rag_retrieve:
         questions="results/rag/{corpus}/questions.jsonl",
     output:
         rankings="results/rag/{corpus}/rankings.parquet",
+        fusion="results/rag/{corpus}/fusion_weight.tsv",
     params:
         methods=config["rag"]["retrievers"],
         depth=config["rag"]["retrieval_depth"],

@@ -6,4 +6,4 @@ from medlab.rag.stages import retrieve_stage
 
 configure_logging(snakemake.log[0])
 select_device(snakemake.threads, "cpu")
-retrieve_stage(dict(snakemake.input), dict(snakemake.params), snakemake.output.rankings)
+retrieve_stage(dict(snakemake.input), dict(snakemake.params), snakemake.output)

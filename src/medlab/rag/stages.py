@@ -312,10 +312,35 @@ def load_cross_encoder(name: str):
         raise ModelUnavailableError(_offline_hint(name) + f" Underlying error: {error}") from error
 
 
-def retrieve_stage(inputs: dict, params: dict, output) -> None:
+def tune_fusion_weight(dev, retrievers: dict, hybrid: dict, passage_doc_ids: list[str]) -> pd.DataFrame:
+    """BM25 weight of weighted score fusion chosen on dev questions (grid 0, 0.1, ..., 1; best gold-document
+    MRR@10, ties to the weight nearest 0.5), so the test questions never influence it."""
+    from medlab.rag.evaluate import documents_from_passages, retrieval_metrics
+
+    if not dev:
+        raise ValueError("rag.hybrid.tune_weight needs dev questions; the dev split is empty (rag.split_fractions)")
+    queries = [q.question for q in dev]
+    bm25 = retrievers["bm25"].search(queries, hybrid["candidates"])
+    dense = retrievers[hybrid["dense"]].search(queries, hybrid["candidates"])
+    gold = {q.id: q.doc_id for q in dev}
+    rows = []
+    for weight in np.round(np.linspace(0, 1, 11), 2):
+        fused = [weighted_score_fusion([b, d], [weight, 1 - weight], 10) for b, d in zip(bm25, dense)]
+        runs = {q.id: documents_from_passages(r, passage_doc_ids) for q, r in zip(dev, fused)}
+        rows.append({"bm25_weight": float(weight), "dev_mrr@10": retrieval_metrics(gold, runs, ("mrr@10",))["mrr@10"]})
+    frame = pd.DataFrame(rows)
+    best = frame["dev_mrr@10"].max()
+    candidates = frame[frame["dev_mrr@10"] >= best - 1e-12]
+    chosen = (candidates["bm25_weight"] - 0.5).abs().idxmin()
+    frame["chosen"] = frame.index == chosen
+    log.info("fusion weight chosen on %d dev questions: bm25 %.1f (dev MRR@10 %.3f)", len(dev), frame.loc[chosen, "bm25_weight"], best)
+    return frame
+
+
+def retrieve_stage(inputs: dict, params: dict, outputs) -> None:
     """Rank passages for dev and test questions (every query variant) with every method."""
     passages = read_passages(inputs["passages"])
-    questions, _ = read_questions(inputs["questions"], splits={"dev", "test"})
+    questions, splits = read_questions(inputs["questions"], splits={"dev", "test"})
     retrievers = {}
     if "bm25" in inputs:
         retrievers["bm25"] = load_bm25_index(inputs["bm25"])
@@ -328,14 +353,23 @@ def retrieve_stage(inputs: dict, params: dict, output) -> None:
         reranker = load_cross_encoder(params["reranker"])
     else:
         log.info("no cross-encoder configured (rag.reranker: null): re-ranking skipped")
+    hybrid = dict(params["hybrid"])
+    if hybrid["tune_weight"] and "hybrid_weighted" in params["methods"]:
+        dev = [q for q, split in zip(questions, splits) if split == "dev"]
+        fusion = tune_fusion_weight(dev, retrievers, hybrid, [p.doc_id for p in passages])
+        hybrid["bm25_weight"] = float(fusion.loc[fusion["chosen"], "bm25_weight"].iloc[0])
+    else:
+        fusion = pd.DataFrame({"bm25_weight": [hybrid["bm25_weight"]], "dev_mrr@10": [float("nan")], "chosen": [True],
+                               "dev_mrr@10_note": ["weight fixed in the config (rag.hybrid.tune_weight: false)"]})
+    write_tsv(fusion, outputs.fusion)
     frames = []
     for variant in QUERY_VARIANTS:
         queries = [query_variant(q.question, variant) for q in questions]
-        rankings = retrieve_all(queries, retrievers, params["methods"], params["depth"], params["hybrid"], reranker,
+        rankings = retrieve_all(queries, retrievers, params["methods"], params["depth"], hybrid, reranker,
                                 [p.text for p in passages])
         frames.append(rankings_frame([q.id for q in questions], variant, rankings))
     frame = pd.concat(frames, ignore_index=True)
-    with atomic_path(output) as tmp:
+    with atomic_path(outputs.rankings) as tmp:
         frame.to_parquet(tmp, index=False)
     log.info("%d questions x %d variants x %d methods ranked", len(questions), len(QUERY_VARIANTS), len(params["methods"]))
 

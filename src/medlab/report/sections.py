@@ -236,6 +236,8 @@ def rag_section(files: dict) -> dict:
                      "MRR@10 / nDCG@10 (ranx) over the documents of the top-10 passages.",
                      best={"recall": "max", "answer_in_passages": "max", "mrr@10": "max", "ndcg@10": "max"}),
         _figure_block("Recall per method", files["retrieval_plot"], "Test questions, original queries."),
+        _table_block("Weighted fusion: BM25 weight", pd.read_csv(files["fusion"], sep="\t"),
+                     "Chosen on the dev questions (gold-document MRR@10), never on test.", best={"dev_mrr@10": "max"}),
         _table_block("Readers (test questions)", readers[reader_columns],
                      "gold_passage: the reader given the passage holding the answer (its ceiling). Confidence is calibrated "
                      "by Platt scaling fitted on dev answers; correct = token F1 ≥ the configured threshold.",
