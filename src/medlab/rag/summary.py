@@ -46,15 +46,16 @@ def plot_retrieval(retrieval: pd.DataFrame, path) -> None:
     from medlab.plotting import plt, save_figure
 
     original = retrieval[retrieval["variant"] == "original"]
-    table = original.pivot(index="method", columns="cutoff", values="recall")
-    fig, ax = plt.subplots(figsize=(6.5, 3))
+    table = original.pivot(index="method", columns="cutoff", values="recall")[list(dict.fromkeys(original["cutoff"]))]
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
     width = 0.8 / max(len(table.columns), 1)
     for j, cutoff in enumerate(table.columns):
         ax.bar(np.arange(len(table)) + j * width, table[cutoff], width, label=cutoff)
     ax.set_xticks(np.arange(len(table)) + width * (len(table.columns) - 1) / 2, table.index, rotation=20)
     ax.set_ylabel("recall (gold document retrieved)")
     ax.set_ylim(0, 1.05)
-    ax.legend(title="passages kept", ncols=len(table.columns))
+    # below the axes: bars often reach 1.0, where a legend inside would cover them
+    ax.legend(title="passages kept", ncols=len(table.columns), loc="upper center", bbox_to_anchor=(0.5, -0.3))
     save_figure(fig, path)
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 def _format(value, digits: int, style: str | None = None, reason: str = "") -> str:
     if isinstance(value, float):
         if math.isnan(value):
-            return html.escape(f"not computed: {reason}") if reason else "not computed"
+            return f'<span class="reason">not computed: {html.escape(reason)}</span>' if reason else "not computed"
         if style:
             return style.format(value)
         # values too small for the fixed precision (learning rates, p-values) keep their digits
