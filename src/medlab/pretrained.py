@@ -45,14 +45,20 @@ def _offline_hint(name: str) -> str:
     )
 
 
-def load_pretrained(loader, name: str, **kwargs):
-    """Call ``loader.from_pretrained(resolve_model(name), **kwargs)`` with a clear error when unavailable.
+def load_model(factory, name: str, **kwargs):
+    """``factory(resolve_model(name), local_files_only=..., **kwargs)`` with a clear error when unavailable.
 
-    ``loader`` is a transformers Auto class (AutoModel, AutoTokenizer, ...).
+    ``factory`` is any loader taking a path or hub id: ``AutoModel.from_pretrained``,
+    ``SentenceTransformer``, ``CrossEncoder``, ...
     """
     resolved = resolve_model(name)
     local = Path(resolved).is_dir()
     try:
-        return loader.from_pretrained(resolved, local_files_only=local or os.environ.get("HF_HUB_OFFLINE") == "1", **kwargs)
+        return factory(resolved, local_files_only=local or os.environ.get("HF_HUB_OFFLINE") == "1", **kwargs)
     except OSError as error:
         raise ModelUnavailableError(_offline_hint(name) + f" Underlying error: {error}") from error
+
+
+def load_pretrained(loader, name: str, **kwargs):
+    """``loader.from_pretrained`` through :func:`load_model`; ``loader`` is a transformers Auto class."""
+    return load_model(loader.from_pretrained, name, **kwargs)

@@ -92,13 +92,9 @@ def load_sentence_encoder(name: str, device="cpu"):
     """A SentenceTransformer from a packaged name, local directory or hub id (clear error offline)."""
     from sentence_transformers import SentenceTransformer
 
-    from medlab.pretrained import ModelUnavailableError, _offline_hint, resolve_model
+    from medlab.pretrained import load_model
 
-    resolved = resolve_model(name)
-    try:
-        return SentenceTransformer(resolved, device=str(device), local_files_only=Path(resolved).is_dir())
-    except OSError as error:
-        raise ModelUnavailableError(_offline_hint(name) + f" Underlying error: {error}") from error
+    return load_model(SentenceTransformer, name, device=str(device))
 
 
 def build_dense_index(passages_path, encoder_name: str, kind: str, batch_size: int, output) -> None:
@@ -303,13 +299,9 @@ def train_reader_stage(model_name: str, passages_path, questions_path, reader_op
 def load_cross_encoder(name: str):
     from sentence_transformers import CrossEncoder
 
-    from medlab.pretrained import ModelUnavailableError, _offline_hint, resolve_model
+    from medlab.pretrained import load_model
 
-    resolved = resolve_model(name)
-    try:
-        return CrossEncoder(resolved, local_files_only=Path(resolved).is_dir())
-    except OSError as error:
-        raise ModelUnavailableError(_offline_hint(name) + f" Underlying error: {error}") from error
+    return load_model(CrossEncoder, name)
 
 
 def tune_fusion_weight(dev, retrievers: dict, hybrid: dict, passage_doc_ids: list[str]) -> pd.DataFrame:
