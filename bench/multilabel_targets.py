@@ -2,9 +2,9 @@
 validation-tuned thresholds on macro- and micro-F1, and training throughput per batch size
 measured side by side in one run.
 
-    python bench/multilabel_targets.py [--batch-size 16] [--lr 2e-4] [--epochs 10] [--max-length 128]
+    python bench/multilabel_targets.py [--batch-size 16] [--lr 2e-4] [--epochs 10] [--max-length 128] [--tag NAME]
 
-Prints a table and writes bench/out/multilabel_targets.md (and .tsv). Hallmarks of Cancer
+Prints a table and writes bench/out/multilabel_targets[_NAME].md (and .tsv). Hallmarks of Cancer
 comes from $MEDLAB_DATA_MIRROR (or ../shared/data); the code path is the pipeline's
 (data, iterative split, tokenization, fine-tuning, evaluation).
 """
@@ -12,6 +12,7 @@ comes from $MEDLAB_DATA_MIRROR (or ../shared/data); the code path is the pipelin
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from pathlib import Path
@@ -65,9 +66,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--throughput-batch-sizes", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--tag", default="", help="suffix of the output files, to keep runs with other settings apart")
     parser.add_argument("--select-on", default="mean_average_precision", help="validation metric for early stopping")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     dataset, split, label_set = load_hoc(args.max_length)
     speeds = throughput(dataset, split, label_set, args.throughput_batch_sizes)
 
@@ -102,8 +105,9 @@ def main() -> None:
     table = pd.DataFrame(rows)
     print(table.to_markdown(index=False))
     OUT.mkdir(parents=True, exist_ok=True)
-    table.to_csv(OUT / "multilabel_targets.tsv", sep="\t", index=False)
-    (OUT / "multilabel_targets.md").write_text(
+    name = "multilabel_targets" + (f"_{args.tag}" if args.tag else "")
+    table.to_csv(OUT / f"{name}.tsv", sep="\t", index=False)
+    (OUT / f"{name}.md").write_text(
         f"Hallmarks of Cancer, {MODEL}, torch threads 1, {len(label_set)} labels, split sizes "
         f"{ {k: len(v) for k, v in split.items()} }\n\n" + table.to_markdown(index=False) + "\n"
     )

@@ -163,3 +163,28 @@ def test_sentence_transformers_pooler_is_reinitialised(tmp_path):
     packaged.save_pretrained(tmp_path)  # no modules.json: an ordinary transformers checkpoint
     plain = new_classifier(str(tmp_path), 3)
     assert plain.base_model.pooler.dense.bias.min().item() == 0.5
+
+
+def test_trimmed_padding_and_length_sorted_prediction_keep_outputs(tiny_model_and_data):
+    """Batches cut to their longest row and sorted by length give the padded, in-order result."""
+    from medlab.multilabel.train import predict_probabilities, trim_padding
+
+    make_model, _, val = tiny_model_and_data
+    model = make_model().eval()
+    short = [i for i, n in enumerate(val[:]["attention_mask"].sum(1).tolist()) if n < val[0]["input_ids"].shape[0]][:8]
+    batch = val[short]
+    trimmed = trim_padding(batch)
+    assert trimmed["input_ids"].shape[1] == int(batch["attention_mask"].sum(1).max()) < batch["input_ids"].shape[1]
+    with torch.no_grad():
+        padded = torch.sigmoid(model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits)
+    assert np.allclose(predict_probabilities(model, val.select(short), torch.device("cpu"), batch_size=3), padded.numpy(), atol=1e-5)
+
+
+def test_length_grouped_batches_are_seeded(tiny_model_and_data):
+    make_model, train, val = tiny_model_and_data
+    spec = FineTuneSpec(batch_size=16, lr=1e-4, epochs=1, group_by_length=True)
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(0)  # the same classifier head both times
+        losses.append(fine_tune(make_model(), train, val, spec, seed=3, device=torch.device("cpu")).steps["loss"].tolist())
+    assert losses[0] == losses[1]

@@ -46,6 +46,8 @@ class FineTuneSpec:
     oversample: bool = False
     focal_gamma: float = 2.0
     max_pos_weight: float = 100.0
+    # batches of similar length: with padding trimmed per batch, long-tailed texts cost less
+    group_by_length: bool = True
 
 
 @dataclass
@@ -118,15 +120,38 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def trim_padding(batch: dict) -> dict:
+    """Drop the padding columns every row of the batch shares.
+
+    ``input_ids``/``attention_mask`` (batch, max_length) become (batch, longest row). Padded
+    positions are masked out of attention, so the outputs do not change; the cost does.
+    """
+    width = int(batch["attention_mask"].sum(1).max())
+    return {k: v[:, :width] if k in ("input_ids", "attention_mask", "token_type_ids") else v for k, v in batch.items()}
+
+
+def token_lengths(dataset) -> list[int]:
+    """Unpadded length of every example of a torch-format dataset."""
+    return dataset[:]["attention_mask"].sum(1).tolist()
+
+
 @torch.no_grad()
 def predict_probabilities(model, dataset, device: torch.device, batch_size: int = 64) -> np.ndarray:
-    """(examples, labels) sigmoid probabilities in dataset order."""
+    """(examples, labels) sigmoid probabilities in dataset order.
+
+    Examples are batched shortest first so that each batch carries little padding.
+    """
     model.eval()
+    order = np.argsort(token_lengths(dataset), kind="stable")
     out = []
-    for batch in DataLoader(dataset, batch_size=batch_size):
+    for start in range(0, len(order), batch_size):
+        batch = trim_padding(dataset[order[start:start + batch_size].tolist()])
         inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
         out.append(torch.sigmoid(model(**inputs).logits).cpu())
-    return torch.cat(out).numpy()
+    probabilities = np.empty((len(order), out[0].shape[1]) if out else (0, 0), dtype=np.float32)
+    if out:
+        probabilities[order] = torch.cat(out).numpy()
+    return probabilities
 
 
 def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: torch.device, checkpoint_path=None) -> FineTuneResult:
@@ -146,6 +171,11 @@ def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: to
     if spec.oversample:
         sampler = WeightedRandomSampler(oversampling_weights(train_labels), len(train_labels), replacement=True, generator=generator)
         loader = DataLoader(train_ds, batch_size=spec.batch_size, sampler=sampler)
+    elif spec.group_by_length:
+        from transformers.trainer_pt_utils import LengthGroupedSampler
+
+        sampler = LengthGroupedSampler(spec.batch_size, lengths=token_lengths(train_ds), generator=generator)
+        loader = DataLoader(train_ds, batch_size=spec.batch_size, sampler=sampler)
     else:
         loader = DataLoader(train_ds, batch_size=spec.batch_size, shuffle=True, generator=generator)
     optimizer = torch.optim.AdamW(parameter_groups(model, spec.lr, spec.weight_decay, spec.layer_lr_decay), lr=spec.lr)
@@ -160,7 +190,7 @@ def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: to
         model.train()
         started, seen = time.perf_counter(), 0
         for batch in loader:
-            batch = {k: v.to(device) for k, v in batch.items()}
+            batch = {k: v.to(device) for k, v in trim_padding(batch).items()}
             targets = batch.pop("labels")
             loss = loss_fn(model(**batch).logits, targets)
             if not torch.isfinite(loss):
