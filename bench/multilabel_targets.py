@@ -2,7 +2,8 @@
 validation-tuned thresholds on macro- and micro-F1, and training throughput per batch size
 measured side by side in one run.
 
-    python bench/multilabel_targets.py [--batch-size 16] [--lr 2e-4] [--epochs 10] [--max-length 128] [--tag NAME]
+    python bench/multilabel_targets.py [--batch-size 16] [--lr 2e-4] [--epochs 10] [--max-length 128]
+        [--unit document|sentence] [--tag NAME]
 
 Prints a table and writes bench/out/multilabel_targets[_NAME].md (and .tsv). Hallmarks of Cancer
 comes from $MEDLAB_DATA_MIRROR (or ../shared/data); the code path is the pipeline's
@@ -20,10 +21,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from medlab.multilabel.data import clean_table, label_matrix, read_hallmarks_zip, stratified_split
+from medlab.multilabel.data import NO_HALLMARK, clean_table, label_matrix, read_hallmarks_sentences, read_hallmarks_zip, stratified_split
 from medlab.multilabel.evaluate import evaluate_predictions
-from medlab.multilabel.tokenize import tokenize_table, torch_view
-from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier, predict_probabilities
+from medlab.multilabel.runner import prediction_table, split_parts, train_on_parts
+from medlab.multilabel.tokenize import tokenize_table
+from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier
 from medlab.pretrained import load_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,29 +33,32 @@ OUT = ROOT / "bench" / "out"
 MODEL = "packaged:all-MiniLM-L6-v2"
 
 
-def load_hoc(max_length: int):
+def load_hoc(max_length: int, unit: str = "document"):
+    """(split parts, label set): abstracts split as the pipeline splits them, tokenized as
+    whole abstracts or as labelled sentences."""
     from transformers import AutoTokenizer
 
-    mirror = Path(os.environ.get("MEDLAB_DATA_MIRROR", ROOT.parent / "shared" / "data"))
-    raw = read_hallmarks_zip(mirror / "Hallmarks-of-Cancer-master.zip")
+    archive = Path(os.environ.get("MEDLAB_DATA_MIRROR", ROOT.parent / "shared" / "data")) / "Hallmarks-of-Cancer-master.zip"
+    raw = read_hallmarks_zip(archive)
     label_set = sorted(raw["labels"].explode().unique())
     table, _ = clean_table(raw, label_set, source="HoC")
     split = stratified_split(label_matrix(table, label_set), (0.8, 0.1, 0.1), seed=0)
-    dataset = tokenize_table(table, label_set, load_pretrained(AutoTokenizer, MODEL), max_length)
-    return dataset, split, label_set
+    units = read_hallmarks_sentences(archive, documents=table["id"]) if unit == "sentence" else table
+    dataset = tokenize_table(units, label_set, load_pretrained(AutoTokenizer, MODEL), max_length)
+    return split_parts(dataset, table, split, label_set, NO_HALLMARK if unit == "sentence" else None), label_set
 
 
 def new_model(label_set):
     return new_classifier(MODEL, len(label_set))
 
 
-def throughput(dataset, split, label_set, batch_sizes, batches: int = 4) -> list[dict]:
+def throughput(parts, label_set, batch_sizes, batches: int = 4) -> list[dict]:
     """Training examples/s per batch size on the same data, one after another in this process."""
     rows = []
+    train, val = parts["train"].units, parts["val"].units
     for batch_size in batch_sizes:
-        rows_used = split["train"][: batch_size * batches]
         spec = FineTuneSpec(batch_size=batch_size, lr=3e-5, epochs=1, patience=1)
-        result = fine_tune(new_model(label_set), torch_view(dataset, rows_used), torch_view(dataset, split["val"][:32]), spec, 0, torch.device("cpu"))
+        result = fine_tune(new_model(label_set), train.select(range(batch_size * batches)), val.select(range(32)), spec, 0, torch.device("cpu"))
         rows.append({"batch_size": batch_size, "examples_per_s": float(result.epochs["examples_per_s"].iloc[0])})
         print(f"throughput batch {batch_size}: {rows[-1]['examples_per_s']:.1f} examples/s", flush=True)
     return rows
@@ -66,28 +71,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--throughput-batch-sizes", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--unit", choices=["document", "sentence"], default="document",
+                        help="train on whole abstracts or on labelled sentences rolled up to the abstract")
     parser.add_argument("--tag", default="", help="suffix of the output files, to keep runs with other settings apart")
     parser.add_argument("--select-on", default="mean_average_precision", help="validation metric for early stopping")
     args = parser.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    dataset, split, label_set = load_hoc(args.max_length)
-    speeds = throughput(dataset, split, label_set, args.throughput_batch_sizes)
+    parts, label_set = load_hoc(args.max_length, args.unit)
+    speeds = throughput(parts, label_set, args.throughput_batch_sizes)
 
     spec = FineTuneSpec(batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, patience=args.epochs, early_stopping_metric=args.select_on)
     model = new_model(label_set)
     started = time.perf_counter()
-    result = fine_tune(model, torch_view(dataset, split["train"]), torch_view(dataset, split["val"]), spec, 0, torch.device("cpu"))
+    result = train_on_parts(model, parts, spec, 0, torch.device("cpu"))
     seconds = time.perf_counter() - started
-    frames = []
-    for part in ("val", "test"):
-        view = torch_view(dataset, split[part])
-        probs, truth = predict_probabilities(model, view, torch.device("cpu")), view[:]["labels"].numpy()
-        frame = pd.DataFrame({"split": part, "id": split[part]})
-        for j, label in enumerate(label_set):
-            frame[f"true_{label}"], frame[f"prob_{label}"] = truth[:, j].astype(int), probs[:, j]
-        frames.append(frame)
-    metrics, _ = evaluate_predictions(pd.concat(frames, ignore_index=True), label_set)
+    metrics, _ = evaluate_predictions(prediction_table(model, parts, torch.device("cpu")), label_set)
     at_half, tuned = metrics["at_0.5"], metrics["per_class_thresholds"]
     micro_drop = at_half["micro_f1"] - tuned["micro_f1"]
     rows = [
@@ -100,7 +99,7 @@ def main() -> None:
         {"measure": "macro ROC-AUC / mAP (test)", "value": f"{at_half['macro_roc_auc']:.4f} / {at_half['mean_average_precision']:.4f}", "target": "", "met": ""},
         {"measure": "ECE raw / Platt / isotonic (test)", "value": " / ".join(f"{metrics['ece'][k]:.4f}" for k in ("raw", "platt", "isotonic")), "target": "", "met": ""},
         {"measure": f"training time (bs {args.batch_size}, lr {args.lr:g}, {len(result.epochs)} epochs, len {args.max_length}, "
-                    f"best epoch {result.best_epoch} by validation {args.select_on})", "value": f"{seconds:.0f} s", "target": "", "met": ""},
+                    f"{args.unit} units, best epoch {result.best_epoch} by validation {args.select_on})", "value": f"{seconds:.0f} s", "target": "", "met": ""},
     ] + [{"measure": f"throughput, batch {r['batch_size']}", "value": f"{r['examples_per_s']:.1f} examples/s", "target": "", "met": ""} for r in speeds]
     table = pd.DataFrame(rows)
     print(table.to_markdown(index=False))
@@ -108,8 +107,9 @@ def main() -> None:
     name = "multilabel_targets" + (f"_{args.tag}" if args.tag else "")
     table.to_csv(OUT / f"{name}.tsv", sep="\t", index=False)
     (OUT / f"{name}.md").write_text(
-        f"Hallmarks of Cancer, {MODEL}, torch threads 1, {len(label_set)} labels, split sizes "
-        f"{ {k: len(v) for k, v in split.items()} }\n\n" + table.to_markdown(index=False) + "\n"
+        f"Hallmarks of Cancer, {MODEL}, torch threads 1, {len(label_set)} labels, abstracts per split "
+        f"{ {k: len(p.documents) for k, p in parts.items()} }, {args.unit} units per split "
+        f"{ {k: len(p.units) for k, p in parts.items()} }\n\n" + table.to_markdown(index=False) + "\n"
     )
 
 

@@ -279,8 +279,14 @@ def get_multilabel_data_inputs(wildcards):
 
 
 def get_multilabel_tokens(wildcards):
-    model = config["multilabel"]["model"]["name"]
-    return f"results/multilabel/{wildcards.dataset}/tokens/{model}_len{config['multilabel']['max_length']}"
+    settings = config["multilabel"]
+    return f"results/multilabel/{wildcards.dataset}/tokens/{settings['model']['name']}_len{settings['max_length']}_{settings['unit']}"
+
+
+def get_multilabel_unit_table(wildcards):
+    """The table a tokenized dataset is built from: documents, or their labelled sentences."""
+    name = "sentences" if wildcards.unit == "sentence" else "table"
+    return f"results/multilabel/{wildcards.dataset}/{name}.tsv"
 
 
 def get_multilabel_cells():

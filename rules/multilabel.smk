@@ -28,19 +28,36 @@ rule multilabel_data:
         "../workflow_scripts/multilabel_data.py"
 
 
-rule multilabel_tokenize:
+rule multilabel_sentences:
     input:
         table="results/multilabel/{dataset}/table.tsv",
+        archive=lambda wc: get_dataset_file("hoc"),
+    output:
+        sentences="results/multilabel/{dataset}/sentences.tsv",
+    wildcard_constraints:
+        dataset="hoc",
+    log:
+        "logs/multilabel/{dataset}/sentences.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_sentences.py"
+
+
+rule multilabel_tokenize:
+    input:
+        table=get_multilabel_unit_table,
         labels="results/multilabel/{dataset}/labels.json",
     output:
-        tokens=directory("results/multilabel/{dataset}/tokens/{model}_len{max_length}"),
+        tokens=directory("results/multilabel/{dataset}/tokens/{model}_len{max_length}_{unit}"),
     wildcard_constraints:
         dataset="synthetic|hoc",
         max_length=r"\d+",
+        unit="document|sentence",
     params:
         model=config["multilabel"]["model"]["path"],
     log:
-        "logs/multilabel/{dataset}/tokenize_{model}_len{max_length}.log",
+        "logs/multilabel/{dataset}/tokenize_{model}_len{max_length}_{unit}.log",
     conda:
         "../envs/medlab.yaml"
     script:
@@ -50,6 +67,7 @@ rule multilabel_tokenize:
 rule multilabel_train:
     input:
         tokens=get_multilabel_tokens,
+        table="results/multilabel/{dataset}/table.tsv",
         split="results/multilabel/{dataset}/split.json",
         labels="results/multilabel/{dataset}/labels.json",
     output:
@@ -65,6 +83,7 @@ rule multilabel_train:
     params:
         model=config["multilabel"]["model"]["path"],
         training=config["multilabel"]["training"],
+        unit=config["multilabel"]["unit"],
         device=config["device"],
     threads: config["multilabel"]["threads"]
     resources:

@@ -16,6 +16,7 @@ rule report:
         preset=config["preset"],
         experiments={name: is_enabled(name) for name in EXPERIMENTS},
         multilabel_dataset=config["multilabel"]["dataset"],
+        multilabel_unit=config["multilabel"]["unit"],
         rag_corpus=config["rag"]["corpus"]["name"],
         benchmarks=get_benchmark_files(),
     log:

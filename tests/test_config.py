@@ -73,6 +73,7 @@ def test_schema_errors_name_the_key(root, default_config, path, value, expected)
         (lambda c: c["rag"]["retriever_training"].update(enabled=False), "rag.retrievers.*retriever_training"),
         (lambda c: c["rag"]["corpus"].update(format="squad"), "rag.corpus.*exactly one"),
         (lambda c: c["rag"]["corpus"].update(format="squad", dataset="nowhere"), "rag.corpus.dataset"),
+        (lambda c: c["multilabel"].update(unit="sentence"), "multilabel.unit.*hoc"),
     ],
 )
 def test_cross_key_errors_name_the_key(root, default_config, mutate, expected):

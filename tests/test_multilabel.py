@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from medlab.multilabel.data import (
-    clean_table, hallmarks_from_label_text, label_matrix, label_statistics, read_hallmarks_zip, stratified_split,
+    clean_table, hallmarks_from_label_text, label_matrix, label_statistics, read_hallmarks_sentences, read_hallmarks_zip,
+    stratified_split,
 )
 from medlab.multilabel.evaluate import evaluate_predictions
 from medlab.multilabel.metrics import (
@@ -57,16 +58,51 @@ def test_hallmark_label_parsing():
     assert hallmarks_from_label_text("NULL<") == ["none"]
 
 
-def test_read_hallmarks_zip(tmp_path):
-    path = tmp_path / "hoc.zip"
+def write_hoc_zip(path, abstracts: dict[str, tuple[str, str]]):
+    """A Hallmarks of Cancer archive: PMID -> (text, one sentence per line; '<'-led label fields)."""
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("Hallmarks-of-Cancer-master/text/1.txt", "First abstract .\nSecond line .")
-        archive.writestr("Hallmarks-of-Cancer-master/labels/1.txt", "Inducing angiogenesis--X<NULL")
-        archive.writestr("Hallmarks-of-Cancer-master/text/2.txt", "Other abstract .")
-        archive.writestr("Hallmarks-of-Cancer-master/labels/2.txt", "")
+        for pmid, (text, labels) in abstracts.items():
+            archive.writestr(f"Hallmarks-of-Cancer-master/text/{pmid}.txt", text)
+            archive.writestr(f"Hallmarks-of-Cancer-master/labels/{pmid}.txt", labels)
+    return path
+
+
+def test_read_hallmarks_zip(tmp_path):
+    path = write_hoc_zip(tmp_path / "hoc.zip", {"1": ("First abstract .\nSecond line .", "<Inducing angiogenesis--X<NULL"), "2": ("Other abstract .", "< ")})
     table = read_hallmarks_zip(path)
     assert table["id"].tolist() == ["1", "2"] and table["text"][0] == "First abstract . Second line ."
     assert table["labels"].tolist() == [["Inducing angiogenesis"], ["none"]]
+
+
+def test_read_hallmarks_sentences_aligns_labels_with_lines(tmp_path):
+    path = write_hoc_zip(tmp_path / "hoc.zip", {
+        "1": ("First sentence .\n\nSecond  sentence .\nThird .\n", "< <Inducing angiogenesis--X ANDResisting cell death--Y<NULL"),
+        "2": ("Other abstract .", "< "),
+    })
+    sentences = read_hallmarks_sentences(path)
+    assert sentences["id"].tolist() == ["1_000", "1_001", "1_002", "2_000"]
+    assert sentences["document"].tolist() == ["1", "1", "1", "2"] and sentences["text"][1] == "Second sentence ."
+    assert sentences["labels"].tolist() == [["none"], ["Inducing angiogenesis", "Resisting cell death"], ["none"], ["none"]]
+    assert read_hallmarks_sentences(path, documents=["2"])["id"].tolist() == ["2_000"]
+
+
+def test_read_hallmarks_sentences_names_a_misaligned_file(tmp_path):
+    path = write_hoc_zip(tmp_path / "hoc.zip", {"7": ("One .\nTwo .", "<Inducing angiogenesis")})
+    with pytest.raises(ValueError, match=r"labels/7.txt has 1 sentence labels for 2 sentences"):
+        read_hallmarks_sentences(path)
+
+
+def test_roll_up_takes_any_sentence_and_all_for_the_empty_label():
+    from medlab.multilabel.units import roll_up
+
+    labels = ["a", "b", "none"]
+    probabilities = np.array([[0.9, 0.1, 0.1], [0.2, 0.3, 0.8], [0.1, 0.2, 0.9], [0.4, 0.6, 0.3]])
+    documents = ["x", "x", "y", "y"]
+    rolled = roll_up(probabilities, documents, ["y", "x"], labels, empty_label="none")
+    assert rolled.tolist() == [[0.4, 0.6, 0.3], [0.9, 0.3, 0.1]]
+    assert roll_up(probabilities, documents, ["x"], labels)[0, 2] == 0.8  # no empty label: max everywhere
+    with pytest.raises(ValueError, match="no units"):
+        roll_up(probabilities, documents, ["x", "z"], labels)
 
 
 def test_metrics_exclude_labels_without_positives():
@@ -188,3 +224,35 @@ def test_length_grouped_batches_are_seeded(tiny_model_and_data):
         torch.manual_seed(0)  # the same classifier head both times
         losses.append(fine_tune(make_model(), train, val, spec, seed=3, device=torch.device("cpu")).steps["loss"].tolist())
     assert losses[0] == losses[1]
+
+
+def test_sentence_units_train_and_predict_per_document():
+    """Units of a document stay in its split part; predictions come back one row per document."""
+    from transformers import AutoTokenizer
+
+    from medlab.multilabel.runner import prediction_table, split_parts, train_on_parts
+    from medlab.multilabel.tokenize import tokenize_table
+    from medlab.multilabel.train import new_classifier
+    from medlab.pretrained import load_pretrained
+
+    torch.set_num_threads(1)
+    notes = generate_notes(60, seed=1)
+    # 24 notes, the validation four with both classes of 'healthy' so the epoch score is defined
+    unhealthy = [i for i, labels in enumerate(notes["labels"]) if "healthy" not in labels]
+    healthy = [i for i in range(len(notes)) if i not in unhealthy]
+    notes = notes.iloc[healthy[:19] + unhealthy[:1] + healthy[19:23]].reset_index(drop=True)
+    halves = [(note.id, half, note.labels) for note in notes.itertuples() for half in note.text.split(". ", 1)]
+    units = pd.DataFrame([{"id": f"{doc}_{n}", "document": doc, "text": text, "labels": labels} for n, (doc, text, labels) in enumerate(halves)])
+    tokens = tokenize_table(units, LABELS, load_pretrained(AutoTokenizer, "packaged:all-MiniLM-L6-v2"), 24)
+    split = {"train": list(range(16)), "val": list(range(16, 20)), "test": list(range(20, 24))}
+    parts = split_parts(tokens, notes, split, LABELS, empty_label="healthy")
+    assert [len(parts[p].documents) for p in ("train", "val", "test")] == [16, 4, 4]
+    assert len(parts["train"].units) == sum(doc in set(notes.id[:16]) for doc, _, _ in halves)
+    assert set(parts["test"].unit_documents) == set(notes.id[20:])
+    torch.manual_seed(0)
+    model = new_classifier("packaged:all-MiniLM-L6-v2", len(LABELS))
+    result = train_on_parts(model, parts, FineTuneSpec(batch_size=8, lr=1e-4, epochs=1), seed=0, device=torch.device("cpu"))
+    assert result.epochs["val_mean_average_precision"].notna().all()
+    table = prediction_table(model, parts, torch.device("cpu"))
+    assert table["id"].tolist() == notes.id[16:24].tolist()
+    assert table[[f"true_{l}" for l in LABELS]].to_numpy().tolist() == label_matrix(notes, LABELS)[16:24].tolist()

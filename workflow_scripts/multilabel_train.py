@@ -3,6 +3,7 @@
 from medlab.device import select_device
 from medlab.io import read_json
 from medlab.logs import configure_logging
+from medlab.multilabel.data import NO_HALLMARK, read_table
 from medlab.multilabel.runner import run_cell
 from medlab.multilabel.train import FineTuneSpec
 
@@ -13,6 +14,8 @@ spec = FineTuneSpec(
     **snakemake.params.training,
 )
 run_cell(
-    snakemake.params.model, snakemake.input.tokens, read_json(snakemake.input.split), read_json(snakemake.input.labels),
-    spec, int(snakemake.wildcards.seed), device, snakemake.output,
+    snakemake.params.model, snakemake.input.tokens, read_table(snakemake.input.table), read_json(snakemake.input.split),
+    read_json(snakemake.input.labels), spec, int(snakemake.wildcards.seed), device, snakemake.output,
+    # sentences roll up to their abstract: it has no hallmark only when none of its sentences has one
+    empty_label=NO_HALLMARK if snakemake.params.unit == "sentence" else None,
 )

@@ -23,7 +23,8 @@ if "attention" in enabled:
 if "rag" in enabled:
     sections.append(rag_section({key[len("rag_"):]: path for key, path in snakemake.input.items() if key.startswith("rag_")}))
 if "multilabel" in enabled:
-    sections.append(multilabel_section({key[len("multilabel_"):]: path for key, path in snakemake.input.items() if key.startswith("multilabel_")}))
+    sections.append(multilabel_section({key[len("multilabel_"):]: path for key, path in snakemake.input.items() if key.startswith("multilabel_")},
+                                       unit=snakemake.params.multilabel_unit))
 usage = []
 if "gnn" in enabled:
     usage += gnn_usage(snakemake.input.gnn_datasets, snakemake.input.gnn_dropped)

@@ -70,6 +70,14 @@ def check_config(config: dict) -> None:
         _check_gnn(config)
     if config.get("experiments", {}).get("rag"):
         _check_rag(config)
+    if config.get("experiments", {}).get("multilabel"):
+        _check_multilabel(config)
+
+
+def _check_multilabel(config: dict) -> None:
+    settings = config["multilabel"]
+    if settings["unit"] == "sentence" and settings["dataset"] != "hoc":
+        raise ConfigError(f"config key multilabel.unit: sentence units need sentence labels, which only the hoc dataset has (dataset is {settings['dataset']!r})")
 
 
 def _check_rag(config: dict) -> None:

@@ -94,6 +94,21 @@ def label_statistics(matrix: np.ndarray, split: dict[str, list[int]], label_set:
     return {"prevalence": prevalence, "cardinality": cardinality, "cooccurrence": cooccurrence}
 
 
+NO_HALLMARK = "none"
+
+
+def _hallmarks_records(path):
+    """(pmid, text, raw label text) per abstract of the Hallmarks of Cancer archive, by PMID."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        texts = {re.sub(r"\.txt$", "", n.rsplit("/", 1)[-1]): n for n in names if "/text/" in n and n.endswith(".txt")}
+        labels = {re.sub(r"\.txt$", "", n.rsplit("/", 1)[-1]): n for n in names if "/labels/" in n and n.endswith(".txt")}
+        for pmid in sorted(texts):
+            text = io.TextIOWrapper(archive.open(texts[pmid]), encoding="utf-8", errors="replace").read()
+            raw = archive.read(labels[pmid]).decode("utf-8", errors="replace") if pmid in labels else ""
+            yield pmid, text, raw
+
+
 def read_hallmarks_zip(path) -> pd.DataFrame:
     """Hallmarks of Cancer abstracts with their top-level hallmarks (10 hallmarks + 'none').
 
@@ -102,16 +117,31 @@ def read_hallmarks_zip(path) -> pd.DataFrame:
     is rolled up to the abstract; the stray 'NULL' is dropped; an abstract with no hallmark
     is labelled 'none'.
     """
-    rows = []
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        texts = {re.sub(r"\.txt$", "", n.rsplit("/", 1)[-1]): n for n in names if "/text/" in n and n.endswith(".txt")}
-        labels = {re.sub(r"\.txt$", "", n.rsplit("/", 1)[-1]): n for n in names if "/labels/" in n and n.endswith(".txt")}
-        for pmid in sorted(texts):
-            text = io.TextIOWrapper(archive.open(texts[pmid]), encoding="utf-8", errors="replace").read()
-            raw = archive.read(labels[pmid]).decode("utf-8", errors="replace") if pmid in labels else ""
-            rows.append({"id": pmid, "text": " ".join(text.split()), "labels": hallmarks_from_label_text(raw)})
+    rows = [{"id": pmid, "text": " ".join(text.split()), "labels": hallmarks_from_label_text(raw)}
+            for pmid, text, raw in _hallmarks_records(path)]
     return pd.DataFrame(rows)
+
+
+def read_hallmarks_sentences(path, documents=None) -> pd.DataFrame:
+    """One row per sentence: id ``<PMID>_<n>``, document (the PMID), text, labels.
+
+    ``text/<PMID>.txt`` holds one sentence per line and ``labels/<PMID>.txt`` one '<'-led
+    field per sentence, in the same order; a sentence without a hallmark is labelled
+    'none'. ``documents`` keeps only those PMIDs. Raises ValueError naming the file when
+    the two counts differ (another version of the archive).
+    """
+    keep = None if documents is None else set(documents)
+    rows = []
+    for pmid, text, raw in _hallmarks_records(path):
+        if keep is not None and pmid not in keep:
+            continue
+        sentences = [line for line in text.splitlines() if line.strip()]
+        fields = raw.split("<")[1:]
+        if len(fields) != len(sentences):
+            raise ValueError(f"{path}: labels/{pmid}.txt has {len(fields)} sentence labels for {len(sentences)} sentences in text/{pmid}.txt")
+        rows += [{"id": f"{pmid}_{n:03d}", "document": pmid, "text": " ".join(sentence.split()), "labels": hallmarks_from_label_text(field)}
+                 for n, (sentence, field) in enumerate(zip(sentences, fields))]
+    return pd.DataFrame(rows, columns=["id", "document", "text", "labels"])
 
 
 def hallmarks_from_label_text(raw: str) -> list[str]:
@@ -121,4 +151,4 @@ def hallmarks_from_label_text(raw: str) -> list[str]:
             top = label.split("--")[0].strip()
             if top and top.upper() != "NULL":
                 found.add(top)
-    return sorted(found) if found else ["none"]
+    return sorted(found) if found else [NO_HALLMARK]

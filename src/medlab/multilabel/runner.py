@@ -3,47 +3,104 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from medlab.io import write_json, write_tsv
+from medlab.multilabel.data import label_matrix
 from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier, predict_probabilities
+from medlab.multilabel.units import roll_up, rows_of_documents
 
 log = logging.getLogger(__name__)
+PARTS = ("train", "val", "test")
 
 
-def run_cell(model_name: str, tokenized_dir, split: dict, label_set: list[str], spec: FineTuneSpec, seed: int, device, outputs) -> None:
-    """Fine-tune on ``split['train']``, select on ``split['val']``; write steps, epochs,
-    predictions (val and test probabilities) and a summary."""
-    from datasets import load_from_disk
+@dataclass
+class SplitPart:
+    """The training units of one split part and the documents they roll up to."""
+
+    units: object  # torch-format datasets.Dataset of the part's units
+    unit_documents: list[str]
+    documents: list[str]
+    truth: np.ndarray  # (documents, labels) 0/1
+    label_set: list[str]
+    empty_label: str | None = None
+
+    def document_probabilities(self, unit_probabilities: np.ndarray) -> np.ndarray:
+        """(units, labels) -> (documents, labels)."""
+        return roll_up(unit_probabilities, self.unit_documents, self.documents, self.label_set, self.empty_label)
+
+    def predict(self, model, device) -> np.ndarray:
+        return self.document_probabilities(predict_probabilities(model, self.units, device))
+
+
+def split_parts(units, table: pd.DataFrame, split: dict, label_set: list[str], empty_label: str | None = None) -> dict[str, SplitPart]:
+    """Train / val / test parts of a tokenized unit dataset (documents or sentences).
+
+    ``split`` holds row positions of the document ``table``; a unit belongs to the part of
+    its document (the ``document`` column, or its own id when units are documents).
+    """
     from medlab.multilabel.tokenize import torch_view
 
-    dataset = load_from_disk(str(tokenized_dir))
-    model = new_classifier(model_name, len(label_set))
-    train_ds, val_ds, test_ds = (torch_view(dataset, split[p]) for p in ("train", "val", "test"))
-    checkpoint = Path(outputs.summary).with_name("best_checkpoint.pt")
-    result = fine_tune(model, train_ds, val_ds, spec, seed, device, checkpoint_path=checkpoint)
+    unit_documents = units["document"] if "document" in units.column_names else units["id"]
+    truth = label_matrix(table, label_set)
+    parts = {}
+    for part in PARTS:
+        documents = table["id"].iloc[split[part]].tolist()
+        rows = rows_of_documents(unit_documents, documents)
+        if not rows:
+            raise ValueError(f"no training units for the {len(documents)} documents of the {part} split")
+        parts[part] = SplitPart(torch_view(units, rows), [unit_documents[r] for r in rows], documents,
+                                truth[split[part]], label_set, empty_label)
+    return parts
+
+
+def train_on_parts(model, parts: dict[str, SplitPart], spec: FineTuneSpec, seed: int, device, checkpoint_path=None):
+    """Fine-tune on the train units, scoring each epoch on the validation documents."""
+    val = parts["val"]
+    return fine_tune(model, parts["train"].units, val.units, spec, seed, device, checkpoint_path=checkpoint_path,
+                     validation_view=lambda probabilities: (val.truth, val.document_probabilities(probabilities)))
+
+
+def prediction_table(model, parts: dict[str, SplitPart], device) -> pd.DataFrame:
+    """id, split, true_<label>, prob_<label> per validation and test document."""
     frames = []
-    for part, ds in (("val", val_ds), ("test", test_ds)):
-        probs = predict_probabilities(model, ds, device)
-        frame = pd.DataFrame({"id": [dataset[i]["id"] for i in split[part]], "split": part})
-        truth = ds[:]["labels"].numpy()
-        for j, label in enumerate(label_set):
-            frame[f"true_{label}"] = truth[:, j].astype(int)
-            frame[f"prob_{label}"] = probs[:, j]
+    for part in ("val", "test"):
+        probabilities = parts[part].predict(model, device)
+        frame = pd.DataFrame({"id": parts[part].documents, "split": part})
+        for j, label in enumerate(parts[part].label_set):
+            frame[f"true_{label}"] = parts[part].truth[:, j].astype(int)
+            frame[f"prob_{label}"] = probabilities[:, j]
         frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_cell(model_name: str, tokenized_dir, table: pd.DataFrame, split: dict, label_set: list[str], spec: FineTuneSpec,
+             seed: int, device, outputs, empty_label: str | None = None) -> None:
+    """Fine-tune on the train units, select on validation documents; write steps, epochs,
+    predictions (validation and test documents) and a summary."""
+    from datasets import load_from_disk
+
+    parts = split_parts(load_from_disk(str(tokenized_dir)), table, split, label_set, empty_label)
+    model = new_classifier(model_name, len(label_set))
+    checkpoint = Path(outputs.summary).with_name("best_checkpoint.pt")
+    result = train_on_parts(model, parts, spec, seed, device, checkpoint_path=checkpoint)
     write_tsv(result.steps, outputs.steps, float_format="%.6g")
     write_tsv(result.epochs, outputs.epochs, float_format="%.6g")
-    write_tsv(pd.concat(frames, ignore_index=True), outputs.predictions, float_format="%.6g")
+    write_tsv(prediction_table(model, parts, device), outputs.predictions, float_format="%.6g")
     losses = result.steps["loss"]
+    last_epoch = losses[result.steps.epoch == result.steps.epoch.max()]
     write_json(
         {"best_epoch": result.best_epoch, "epochs_trained": int(result.epochs["epoch"].max()),
+         "training_units": len(parts["train"].units),
          "examples_per_s": float(result.epochs["examples_per_s"].mean()),
          "peak_memory_mb": float(result.epochs["peak_memory_mb"].max()),
          "train_seconds": float(result.epochs["train_seconds"].sum()),
          # coefficient of variation of the per-step training loss over the last epoch trained
-         "loss_cv_last_epoch": float(losses[result.steps.epoch == result.steps.epoch.max()].std() / losses[result.steps.epoch == result.steps.epoch.max()].mean()),
+         "loss_cv_last_epoch": float(last_epoch.std() / last_epoch.mean()),
          "loss_cv_all_steps": float(losses.std() / losses.mean())},
         outputs.summary,
     )

@@ -8,11 +8,15 @@ from medlab.multilabel.data import label_matrix
 
 
 def tokenize_table(table: pd.DataFrame, label_set: list[str], tokenizer, max_length: int):
-    """A ``datasets.Dataset`` with input_ids, attention_mask and float ``labels`` per row."""
+    """A ``datasets.Dataset`` with id, document, input_ids, attention_mask and float ``labels`` per row.
+
+    ``document`` is the row's own id unless the table has a ``document`` column (sentence units).
+    """
     from datasets import Dataset
 
     matrix = label_matrix(table, label_set).astype("float32")
-    dataset = Dataset.from_dict({"id": table["id"].tolist(), "text": table["text"].tolist(), "labels": matrix.tolist()})
+    documents = table["document"] if "document" in table.columns else table["id"]
+    dataset = Dataset.from_dict({"id": table["id"].tolist(), "document": documents.tolist(), "text": table["text"].tolist(), "labels": matrix.tolist()})
     encoded = dataset.map(
         lambda batch: tokenizer(batch["text"], truncation=True, padding="max_length", max_length=max_length),
         batched=True, remove_columns=["text"],

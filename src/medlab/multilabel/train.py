@@ -154,17 +154,23 @@ def predict_probabilities(model, dataset, device: torch.device, batch_size: int 
     return probabilities
 
 
-def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: torch.device, checkpoint_path=None) -> FineTuneResult:
+def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: torch.device, checkpoint_path=None,
+              validation_view=None) -> FineTuneResult:
     """Train ``model`` in place; return step and epoch logs and the best validation weights.
 
     ``train_ds``/``val_ds`` are torch-format datasets with input_ids, attention_mask and
-    float ``labels`` (examples, num_labels). Raises :class:`NonFiniteLossError` on a
-    NaN/inf loss; the best weights so far are then on disk at ``checkpoint_path``.
+    float ``labels`` (examples, num_labels). ``validation_view`` maps the (examples, labels)
+    validation probabilities to the (truth, probabilities) pair the epoch is scored on —
+    documents rolled up from sentence units; by default the examples themselves. Raises
+    :class:`NonFiniteLossError` on a NaN/inf loss; the best weights so far are then on
+    disk at ``checkpoint_path``.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     train_labels = train_ds[:]["labels"].numpy()
-    val_labels = val_ds[:]["labels"].numpy()
+    if validation_view is None:
+        val_labels = val_ds[:]["labels"].numpy()
+        validation_view = lambda probabilities: (val_labels, probabilities)  # noqa: E731
     positives = train_labels.sum(0)
     pos_weight = torch.tensor(((len(train_labels) - positives) / positives.clip(min=1)).clip(max=spec.max_pos_weight), dtype=torch.float32, device=device)
     loss_fn = build_loss(spec.loss, pos_weight=pos_weight, gamma=spec.focal_gamma)
@@ -208,8 +214,7 @@ def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: to
             if len(steps) % max(1, len(loader) // 4) == 0:
                 log.info("epoch %d, step %d: loss %.4f", epoch, len(steps), loss.item())
         seconds = time.perf_counter() - started
-        val_probs = predict_probabilities(model, val_ds, device)
-        metrics = ranking_and_threshold_metrics(val_labels, val_probs, threshold=0.5)
+        metrics = ranking_and_threshold_metrics(*validation_view(predict_probabilities(model, val_ds, device)), threshold=0.5)
         score = metrics[spec.early_stopping_metric]
         epochs.append({"epoch": epoch, "train_seconds": seconds, "examples_per_s": seen / seconds,
                        "peak_memory_mb": _peak_memory_mb(device), **{f"val_{k}": v for k, v in metrics.items()}})
