@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--loss", choices=["bce", "weighted_bce", "focal", "asymmetric"], default="bce")
     parser.add_argument("--throughput-batch-sizes", type=int, nargs="+", default=[16, 32, 64])
     parser.add_argument("--unit", choices=["document", "sentence"], default="document",
                         help="train on whole abstracts or on labelled sentences rolled up to the abstract")
@@ -81,7 +82,7 @@ def main() -> None:
     parts, label_set = load_hoc(args.max_length, args.unit)
     speeds = throughput(parts, label_set, args.throughput_batch_sizes)
 
-    spec = FineTuneSpec(batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, patience=args.epochs, early_stopping_metric=args.select_on)
+    spec = FineTuneSpec(batch_size=args.batch_size, lr=args.lr, loss=args.loss, epochs=args.epochs, patience=args.epochs, early_stopping_metric=args.select_on)
     model = new_model(label_set)
     started = time.perf_counter()
     result = train_on_parts(model, parts, spec, 0, torch.device("cpu"))
@@ -98,7 +99,7 @@ def main() -> None:
          "target": "drops by ≤ 0.02", "met": micro_drop <= 0.02},
         {"measure": "macro ROC-AUC / mAP (test)", "value": f"{at_half['macro_roc_auc']:.4f} / {at_half['mean_average_precision']:.4f}", "target": "", "met": ""},
         {"measure": "ECE raw / Platt / isotonic (test)", "value": " / ".join(f"{metrics['ece'][k]:.4f}" for k in ("raw", "platt", "isotonic")), "target": "", "met": ""},
-        {"measure": f"training time (bs {args.batch_size}, lr {args.lr:g}, {len(result.epochs)} epochs, len {args.max_length}, "
+        {"measure": f"training time (bs {args.batch_size}, lr {args.lr:g}, {args.loss}, {len(result.epochs)} epochs, len {args.max_length}, "
                     f"{args.unit} units, best epoch {result.best_epoch} by validation {args.select_on})", "value": f"{seconds:.0f} s", "target": "", "met": ""},
     ] + [{"measure": f"throughput, batch {r['batch_size']}", "value": f"{r['examples_per_s']:.1f} examples/s", "target": "", "met": ""} for r in speeds]
     table = pd.DataFrame(rows)
