@@ -53,12 +53,15 @@ def new_model(label_set):
 
 
 def throughput(parts, label_set, batch_sizes, batches: int = 4) -> list[dict]:
-    """Training examples/s per batch size on the same data, one after another in this process."""
+    """Training examples/s per batch size, one after another in this process, on the same
+    training examples (``batches`` batches of the largest size) in shuffled batches: with
+    padding trimmed per batch, a larger batch pads to a longer longest row."""
     rows = []
-    train, val = parts["train"].units, parts["val"].units
+    examples = parts["train"].units.select(range(max(batch_sizes) * batches))
+    val = parts["val"].units.select(range(32))
     for batch_size in batch_sizes:
-        spec = FineTuneSpec(batch_size=batch_size, lr=3e-5, epochs=1, patience=1)
-        result = fine_tune(new_model(label_set), train.select(range(batch_size * batches)), val.select(range(32)), spec, 0, torch.device("cpu"))
+        spec = FineTuneSpec(batch_size=batch_size, lr=3e-5, epochs=1, patience=1, group_by_length=False)
+        result = fine_tune(new_model(label_set), examples, val, spec, 0, torch.device("cpu"))
         rows.append({"batch_size": batch_size, "examples_per_s": float(result.epochs["examples_per_s"].iloc[0])})
         print(f"throughput batch {batch_size}: {rows[-1]['examples_per_s']:.1f} examples/s", flush=True)
     return rows
