@@ -2,8 +2,10 @@
 validation-tuned thresholds on macro- and micro-F1, and training throughput per batch size
 measured side by side in one run.
 
-    python bench/multilabel_targets.py [--batch-size 16] [--lr 2e-4] [--epochs 10] [--max-length 128]
-        [--unit document|sentence] [--tag NAME]
+    python bench/multilabel_targets.py [--batch-size 32] [--lr 1e-4] [--epochs 3] [--max-length 128]
+        [--unit sentence|document] [--loss weighted_bce|bce|focal|asymmetric] [--tag NAME]
+
+The defaults are the best settings measured so far on this CPU (about 30 minutes at 1 thread).
 
 Prints a table and writes bench/out/multilabel_targets[_NAME].md (and .tsv). Hallmarks of Cancer
 comes from $MEDLAB_DATA_MIRROR (or ../shared/data); the code path is the pipeline's
@@ -69,13 +71,13 @@ def throughput(parts, label_set, batch_sizes, batches: int = 4) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--loss", choices=["bce", "weighted_bce", "focal", "asymmetric"], default="bce")
+    parser.add_argument("--loss", choices=["bce", "weighted_bce", "focal", "asymmetric"], default="weighted_bce")
     parser.add_argument("--throughput-batch-sizes", type=int, nargs="+", default=[16, 32, 64])
-    parser.add_argument("--unit", choices=["document", "sentence"], default="document",
+    parser.add_argument("--unit", choices=["document", "sentence"], default="sentence",
                         help="train on whole abstracts or on labelled sentences rolled up to the abstract")
     parser.add_argument("--tag", default="", help="suffix of the output files, to keep runs with other settings apart")
     parser.add_argument("--select-on", default="mean_average_precision", help="validation metric for early stopping")
