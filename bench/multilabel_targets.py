@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--throughput-batch-sizes", type=int, nargs="+", default=[16, 32, 64])
     parser.add_argument("--unit", choices=["document", "sentence"], default="sentence",
                         help="train on whole abstracts or on labelled sentences rolled up to the abstract")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (the split stays seed 0)")
     parser.add_argument("--tag", default="", help="suffix of the output files, to keep runs with other settings apart")
     parser.add_argument("--select-on", default="mean_average_precision", help="validation metric for early stopping")
     args = parser.parse_args()
@@ -88,9 +89,10 @@ def main() -> None:
     speeds = throughput(parts, label_set, args.throughput_batch_sizes)
 
     spec = FineTuneSpec(batch_size=args.batch_size, lr=args.lr, loss=args.loss, epochs=args.epochs, patience=args.epochs, early_stopping_metric=args.select_on)
+    torch.manual_seed(args.seed)  # the classifier head
     model = new_model(label_set)
     started = time.perf_counter()
-    result = train_on_parts(model, parts, spec, 0, torch.device("cpu"))
+    result = train_on_parts(model, parts, spec, args.seed, torch.device("cpu"))
     seconds = time.perf_counter() - started
     metrics, _ = evaluate_predictions(prediction_table(model, parts, torch.device("cpu")), label_set)
     at_half, tuned = metrics["at_0.5"], metrics["per_class_thresholds"]
