@@ -30,8 +30,8 @@ rule multilabel_data:
 
 rule multilabel_sentences:
     input:
+        unpack(get_multilabel_data_inputs),
         table="results/multilabel/{dataset}/table.tsv",
-        archive=lambda wc: get_dataset_file("hoc"),
     output:
         sentences="results/multilabel/{dataset}/sentences.tsv",
     wildcard_constraints:

@@ -18,9 +18,7 @@ def grid_row(cell: dict, metrics: dict, summary: dict) -> dict:
             row[f"{key}@{setting}"] = metrics[setting][key]
     row.update({f"ece_{k}": v for k, v in metrics["ece"].items()})
     row["labels_excluded"] = metrics["at_0.5"]["labels_excluded"]
-    # runs written before training units existed trained on whole documents
-    row["training_units"] = summary.get("training_units", float("nan"))
-    row.update({k: summary[k] for k in ("best_epoch", "examples_per_s", "peak_memory_mb", "train_seconds", "loss_cv_last_epoch", "loss_cv_all_steps")})
+    row.update({k: summary[k] for k in ("best_epoch", "training_units", "examples_per_s", "peak_memory_mb", "train_seconds", "loss_cv_last_epoch", "loss_cv_all_steps")})
     return row
 
 

@@ -160,10 +160,6 @@ def _attention_findings(summary: pd.DataFrame, overall: pd.DataFrame, tolerances
     return findings
 
 
-def _count(value) -> str:
-    return "unknown" if pd.isna(value) else f"{int(value):,}"
-
-
 def multilabel_section(files: dict, unit: str = "document") -> dict:
     """Experiment 4 from the multi-label summary files; ``unit`` is what each training example was."""
     grid, thresholds, batch_sizes, losses, per_class, prevalence, dropped = _read_tables(
@@ -179,7 +175,7 @@ def multilabel_section(files: dict, unit: str = "document") -> dict:
         f"Best cell by macro-F1: batch {int(best.batch_size)}, lr {best.lr:g}, {best['loss']}: micro-F1 {best['micro_f1@at_0.5']:.3f}, "
         f"macro-F1 {best['macro_f1@at_0.5']:.3f} at 0.5; with per-class validation thresholds micro-F1 "
         f"{best['micro_f1@per_class_thresholds']:.3f}, macro-F1 {best['macro_f1@per_class_thresholds']:.3f}.",
-        f"Training units: {unit}s ({_count(best['training_units'])} in the train split)"
+        f"Training units: {unit}s ({int(best['training_units']):,} in the train split)"
         + ("; sentence predictions are rolled up to their document (any sentence for a label; all sentences for "
            "'none'), so every metric is per document." if unit == "sentence" else "; texts longer than max_length are truncated."),
     ]
