@@ -26,11 +26,17 @@ import torch
 
 from medlab.config import gnn_variant_spec, load_config
 from medlab.data.fetch import packaged_file
-from medlab.gnn.featurize import MoleculeGraphs, TableSpec, featurize_table, read_molecule_table, save_graphs
-from medlab.gnn.splits import make_split
-from medlab.gnn.spec import TrainSpec
-from medlab.gnn.train import predict, train_gnn
+from medlab.gnn.featurize import (
+    MoleculeGraphs,
+    TableSpec,
+    featurize_table,
+    read_molecule_table,
+    save_graphs,
+)
 from medlab.gnn.models import MoleculeGNN
+from medlab.gnn.spec import TrainSpec
+from medlab.gnn.splits import make_split
+from medlab.gnn.train import predict, train_gnn
 from medlab.metrics import ranking_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +60,10 @@ def featurize(name: str, config: dict, workdir: Path) -> tuple[MoleculeGraphs, p
     seconds = time.perf_counter() - started
     save_graphs(graphs, workdir / f"{name}.pt")
     kept.to_csv(workdir / f"{name}.csv", index=False)
-    print(f"{name}: {len(kept)} molecules kept, {len(dropped)} dropped, featurized in {seconds:.2f} s", flush=True)
+    print(
+        f"{name}: {len(kept)} molecules kept, {len(dropped)} dropped, featurized in {seconds:.2f} s",
+        flush=True,
+    )
     return MoleculeGraphs(workdir / f"{name}.pt"), kept, seconds
 
 
@@ -70,19 +79,47 @@ def run_ours(dataset, split, spec_values: dict, seed: int) -> tuple[float, float
     return ranking_metrics(dataset.labels[split["test"]].numpy(), probs, "test")["roc_auc"], seconds
 
 
-def run_chemprop(molecules_csv: Path, split: dict, seed: int, epochs: int, workdir: Path) -> tuple[float, float]:
+def run_chemprop(
+    molecules_csv: Path, split: dict, seed: int, epochs: int, workdir: Path
+) -> tuple[float, float]:
     """chemprop D-MPNN CLI on our cleaned table and split indices; ROC-AUC by our metric code."""
     split_file = workdir / f"chemprop_split_{seed}.json"
     split_file.write_text(json.dumps([split]))
     save_dir = workdir / f"chemprop_{seed}"
     command = [
-        str(Path(sys.executable).with_name("chemprop")), "train", "-i", str(molecules_csv), "-s", "smiles",
-        "--target-columns", "label", "-t", "classification", "--splits-file", str(split_file),
-        "--epochs", str(epochs), "-n", "0", "--pytorch-seed", str(seed), "--accelerator", "cpu", "--devices", "1",
-        "--save-dir", str(save_dir),
+        str(Path(sys.executable).with_name("chemprop")),
+        "train",
+        "-i",
+        str(molecules_csv),
+        "-s",
+        "smiles",
+        "--target-columns",
+        "label",
+        "-t",
+        "classification",
+        "--splits-file",
+        str(split_file),
+        "--epochs",
+        str(epochs),
+        "-n",
+        "0",
+        "--pytorch-seed",
+        str(seed),
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "1",
+        "--save-dir",
+        str(save_dir),
     ]
     started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     seconds = time.perf_counter() - started
     predictions = next(save_dir.rglob("test_predictions.csv"))
     frame = pd.read_csv(predictions)
@@ -91,7 +128,9 @@ def run_chemprop(molecules_csv: Path, split: dict, seed: int, epochs: int, workd
     if list(frame["smiles"]) != list(truth["smiles"]):
         frame = truth[["smiles"]].merge(frame, on="smiles", how="left")
     score_column = [c for c in frame.columns if c not in ("smiles",)][0]
-    return ranking_metrics(truth["label"].to_numpy(), frame[score_column].to_numpy(), "chemprop test")["roc_auc"], seconds
+    return ranking_metrics(
+        truth["label"].to_numpy(), frame[score_column].to_numpy(), "chemprop test"
+    )["roc_auc"], seconds
 
 
 def main() -> None:
@@ -110,33 +149,71 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         data = {name: featurize(name, config, workdir) for name in ("bbbp", "b3db")}
-        rows.append({"measure": "featurize B3DB (one core)", "model": "medlab", "value": f"{data['b3db'][2]:.2f} s",
-                     "target": "≤ 10 s", "met": data["b3db"][2] <= 10})
+        rows.append(
+            {
+                "measure": "featurize B3DB (one core)",
+                "model": "medlab",
+                "value": f"{data['b3db'][2]:.2f} s",
+                "target": "≤ 10 s",
+                "met": data["b3db"][2] <= 10,
+            }
+        )
         pairs = [tuple(p.split(":")) for p in args.only] if args.only else list(TARGETS)
         for name, split_kind in pairs:
             dataset, kept, _ = data[name]
             ours, chem = [], []
             for seed in args.seeds:
-                split = make_split(split_kind, kept["smiles"].tolist(), tuple(config["gnn"]["split_fractions"]), seed)
+                split = make_split(
+                    split_kind,
+                    kept["smiles"].tolist(),
+                    tuple(config["gnn"]["split_fractions"]),
+                    seed,
+                )
                 auroc, seconds = run_ours(dataset, split, spec_values, seed)
                 ours.append((auroc, seconds))
-                print(f"medlab {args.variant} {name} {split_kind} seed {seed}: ROC-AUC {auroc:.4f} in {seconds:.0f} s", flush=True)
+                print(
+                    f"medlab {args.variant} {name} {split_kind} seed {seed}: ROC-AUC {auroc:.4f} in {seconds:.0f} s",
+                    flush=True,
+                )
                 if name == "bbbp" and split_kind == "scaffold" and not args.skip_chemprop:
-                    auroc_c, seconds_c = run_chemprop(workdir / "bbbp.csv", split, seed, args.chemprop_epochs, workdir)
+                    auroc_c, seconds_c = run_chemprop(
+                        workdir / "bbbp.csv", split, seed, args.chemprop_epochs, workdir
+                    )
                     chem.append((auroc_c, seconds_c))
-                    print(f"chemprop D-MPNN {name} {split_kind} seed {seed}: ROC-AUC {auroc_c:.4f} in {seconds_c:.0f} s", flush=True)
-            rows.append(_row(name, split_kind, f"medlab {args.variant}", ours, TARGETS[(name, split_kind)]))
+                    print(
+                        f"chemprop D-MPNN {name} {split_kind} seed {seed}: ROC-AUC {auroc_c:.4f} in {seconds_c:.0f} s",
+                        flush=True,
+                    )
+            rows.append(
+                _row(name, split_kind, f"medlab {args.variant}", ours, TARGETS[(name, split_kind)])
+            )
             if chem:
-                rows.append(_row(name, split_kind, f"chemprop D-MPNN ({args.chemprop_epochs} epochs)", chem, None))
-                rows.append({"measure": f"{name} {split_kind}: medlab / chemprop", "model": "ratio",
-                             "value": f"ROC-AUC {np.mean([a for a, _ in ours]) / np.mean([a for a, _ in chem]):.3f}×, "
-                                      f"time {np.mean([s for _, s in ours]) / np.mean([s for _, s in chem]):.2f}×",
-                             "target": "", "met": ""})
+                rows.append(
+                    _row(
+                        name,
+                        split_kind,
+                        f"chemprop D-MPNN ({args.chemprop_epochs} epochs)",
+                        chem,
+                        None,
+                    )
+                )
+                rows.append(
+                    {
+                        "measure": f"{name} {split_kind}: medlab / chemprop",
+                        "model": "ratio",
+                        "value": f"ROC-AUC {np.mean([a for a, _ in ours]) / np.mean([a for a, _ in chem]):.3f}×, "
+                        f"time {np.mean([s for _, s in ours]) / np.mean([s for _, s in chem]):.2f}×",
+                        "target": "",
+                        "met": "",
+                    }
+                )
     table = pd.DataFrame(rows)
     print(table.to_markdown(index=False))
     table.to_csv(OUT / "gnn_targets.tsv", sep="\t", index=False)
     (OUT / "gnn_targets.md").write_text(
-        f"seeds {args.seeds}, variant {args.variant}, torch threads 1\n\n" + table.to_markdown(index=False) + "\n"
+        f"seeds {args.seeds}, variant {args.variant}, torch threads 1\n\n"
+        + table.to_markdown(index=False)
+        + "\n"
     )
 
 

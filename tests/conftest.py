@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_PARTS = ["Snakefile", "config.yaml", "rules", "workflow_scripts", "schemas", "presets", "profiles", "resources", "envs"]
+WORKFLOW_PARTS = [
+    "Snakefile",
+    "config.yaml",
+    "rules",
+    "workflow_scripts",
+    "schemas",
+    "presets",
+    "profiles",
+    "resources",
+    "envs",
+]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -26,7 +36,9 @@ def data_mirror() -> Path:
     """The local mirror of the public datasets ($MEDLAB_DATA_MIRROR, else ../shared/data)."""
     mirror = Path(os.environ.get("MEDLAB_DATA_MIRROR", SHARED_DATA))
     if not (mirror / "BBBP.csv").is_file():
-        pytest.fail(f"dataset mirror not found at {mirror}: set MEDLAB_DATA_MIRROR to a directory holding BBBP.csv")
+        pytest.fail(
+            f"dataset mirror not found at {mirror}: set MEDLAB_DATA_MIRROR to a directory holding BBBP.csv"
+        )
     return mirror.resolve()
 
 
@@ -36,7 +48,9 @@ def copy_workflow(destination: Path) -> Path:
     for part in WORKFLOW_PARTS:
         source = ROOT / part
         if source.is_dir():
-            shutil.copytree(source, destination / part, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                source, destination / part, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy2(source, destination / part)
     return destination
@@ -47,11 +61,17 @@ def workflow(tmp_path) -> Path:
     return copy_workflow(tmp_path / "workflow")
 
 
-def snakemake(directory: Path, *args: str, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+def snakemake(
+    directory: Path, *args: str, env: dict | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess:
     """Run the Snakemake of this interpreter's environment in ``directory``; capture output."""
     command = [str(Path(sys.executable).with_name("snakemake")), *args]
     return subprocess.run(
-        command, cwd=directory, capture_output=True, text=True, timeout=timeout,
+        command,
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -64,6 +84,8 @@ def tiny_run(tmp_path_factory, data_mirror):
     """
     workflow = copy_workflow(tmp_path_factory.mktemp("tiny") / "workflow")
     env = {"MEDLAB_DATA_MIRROR": str(data_mirror)}
-    result = snakemake(workflow, "--cores", "2", "report", "--configfile", "presets/tiny.yaml", env=env)
+    result = snakemake(
+        workflow, "--cores", "2", "report", "--configfile", "presets/tiny.yaml", env=env
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     return workflow, env

@@ -24,7 +24,11 @@ REQUIRED = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "munged", "mu
 
 
 def missing_tools() -> list[str]:
-    return [tool for tool in REQUIRED if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists()]
+    return [
+        tool
+        for tool in REQUIRED
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists()
+    ]
 
 
 def _slurm_conf() -> str:
@@ -72,7 +76,13 @@ GRES_CONF = f"AutoDetect=off\nNodeName={NODE} Name=gpu File=/dev/null\n"
 
 
 def _configure() -> None:
-    for directory in (Path("/etc/slurm"), Path("/var/lib/slurm/slurmctld"), Path("/var/lib/slurm/slurmd"), LOG_DIR, PID_DIR):
+    for directory in (
+        Path("/etc/slurm"),
+        Path("/var/lib/slurm/slurmctld"),
+        Path("/var/lib/slurm/slurmd"),
+        LOG_DIR,
+        PID_DIR,
+    ):
         directory.mkdir(parents=True, exist_ok=True)
     Path("/etc/slurm/slurm.conf").write_text(_slurm_conf())
     Path("/etc/slurm/gres.conf").write_text(GRES_CONF)
@@ -82,7 +92,18 @@ def _configure() -> None:
         key.write_bytes(os.urandom(1024))
     for path in ("/run/munge", "/var/log/munge", "/var/lib/munge"):
         Path(path).mkdir(parents=True, exist_ok=True)
-    subprocess.run(["chown", "-R", "munge:munge", "/etc/munge", "/run/munge", "/var/log/munge", "/var/lib/munge"], check=True)
+    subprocess.run(
+        [
+            "chown",
+            "-R",
+            "munge:munge",
+            "/etc/munge",
+            "/run/munge",
+            "/var/log/munge",
+            "/var/lib/munge",
+        ],
+        check=True,
+    )
     key.chmod(0o400)
 
 
@@ -106,13 +127,32 @@ def start() -> None:
         raise PermissionError("a local SLURM needs root")
     stop()
     _configure()
-    subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "--pid-file=/run/munge/munged.pid", "--force"], check=True)
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "munge",
+            "--",
+            "/usr/sbin/munged",
+            "--pid-file=/run/munge/munged.pid",
+            "--force",
+        ],
+        check=True,
+    )
     shutil.copy("/run/munge/munged.pid", PID_DIR / "munged.pid")
     # -c: start without saved jobs (a killed earlier run leaves no ghost RUNNING jobs); -i: ignore bad state
     subprocess.run(["slurmctld", "-c", "-i"], check=True)
-    _wait(lambda: subprocess.run(["scontrol", "ping"], capture_output=True).returncode == 0, 30, "slurmctld")
+    _wait(
+        lambda: subprocess.run(["scontrol", "ping"], capture_output=True).returncode == 0,
+        30,
+        "slurmctld",
+    )
     subprocess.run(["slurmd", "-N", NODE], check=True)
-    _wait(lambda: _node_state().startswith(("idle", "mixed", "allocated")), 60, f"node {NODE} to become idle")
+    _wait(
+        lambda: _node_state().startswith(("idle", "mixed", "allocated")),
+        60,
+        f"node {NODE} to become idle",
+    )
 
 
 def stop() -> None:
@@ -136,7 +176,9 @@ def stop() -> None:
 
 def jobs() -> list[dict[str, str]]:
     """Every job the controller still knows, as key=value dictionaries from ``scontrol -o``."""
-    output = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True).stdout
+    output = subprocess.run(
+        ["scontrol", "-o", "show", "job"], capture_output=True, text=True
+    ).stdout
     parsed = []
     for line in output.splitlines():
         if not line.strip() or line.startswith("No jobs"):

@@ -6,15 +6,31 @@ import pytest
 import torch
 
 from medlab.attention.analysis import paired_tests, rank_biserial
-from medlab.attention.extract import extract_condition, head_metrics, hidden_change, read_sentences, tokenize
+from medlab.attention.extract import (
+    extract_condition,
+    head_metrics,
+    hidden_change,
+    read_sentences,
+    tokenize,
+)
 from medlab.attention.importance import least_important, tolerances
 from medlab.attention.model import (
-    AttentionUnavailableError, check_encoder, heads_disabled, load_encoder, positions_removed, prune_heads, validate_heads,
+    AttentionUnavailableError,
+    check_encoder,
+    heads_disabled,
+    load_encoder,
+    positions_removed,
+    prune_heads,
+    validate_heads,
 )
 from medlab.attention.selection import choose_disabled_heads
 from medlab.pretrained import ModelUnavailableError, load_pretrained
 
-SENTENCES = ["The cat sat on the mat.", "Dogs bark.", "Where did you leave the keys that I gave you yesterday?"]
+SENTENCES = [
+    "The cat sat on the mat.",
+    "Dogs bark.",
+    "Where did you leave the keys that I gave you yesterday?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +102,17 @@ def test_hidden_change_is_zero_for_identical_states():
     states = tuple(torch.randn(2, 5, 8) for _ in range(3))
     mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 0, 0, 0]])
     cosine, relative = hidden_change(states, states, mask)
-    assert cosine.shape == (2, 3) and np.allclose(cosine, 0, atol=1e-12) and np.allclose(relative, 0)
+    assert (
+        cosine.shape == (2, 3) and np.allclose(cosine, 0, atol=1e-12) and np.allclose(relative, 0)
+    )
 
 
 def test_extract_condition_tables_and_truncation(encoder):
     model, tokenizer = encoder
     long_sentence = " ".join(["word"] * 40)
-    result = extract_condition(model, tokenizer, SENTENCES + [long_sentence], [(1, 2)], True, 16, 2, keep_maps=[1])
+    result = extract_condition(
+        model, tokenizer, SENTENCES + [long_sentence], [(1, 2)], True, 16, 2, keep_maps=[1]
+    )
     assert result["truncated"] == 1  # only the 42-token sentence exceeds 16 tokens
     assert len(result["heads"]) == 4 * 6 * 12 and len(result["hidden"]) == 4 * 7
     assert result["heads"]["entropy"].between(0, math.log(16) + 1e-9).all()
@@ -120,7 +140,9 @@ def test_out_of_range_heads_name_the_key(encoder):
     with pytest.raises(ValueError, match=r"attention.disabled_heads.heads\[1\].*layer 6"):
         validate_heads([(0, 0), (6, 0)], model, key="attention.disabled_heads.heads")
     with pytest.raises(ValueError, match="head 12"):
-        choose_disabled_heads({"heads": [[0, 12]], "fraction": 0.1, "policy": "random", "seed": 0}, model)
+        choose_disabled_heads(
+            {"heads": [[0, 12]], "fraction": 0.1, "policy": "random", "seed": 0}, model
+        )
 
 
 def test_disabled_head_policies(encoder):
@@ -129,7 +151,10 @@ def test_disabled_head_policies(encoder):
     chosen = choose_disabled_heads(spec, model)
     assert len(chosen) == 18 and chosen == choose_disabled_heads(spec, model)
     assert choose_disabled_heads(None, model) == []
-    importance = pd.DataFrame([(l, h, float(l * 12 + h)) for l in range(6) for h in range(12)], columns=["layer", "head", "importance"])
+    importance = pd.DataFrame(
+        [(layer, h, float(layer * 12 + h)) for layer in range(6) for h in range(12)],
+        columns=["layer", "head", "importance"],
+    )
     least = choose_disabled_heads({**spec, "policy": "least_important"}, model, importance)
     most = choose_disabled_heads({**spec, "policy": "most_important"}, model, importance)
     assert least[:2] == [(0, 0), (0, 1)] and (5, 11) in most and not set(least) & set(most)
@@ -138,11 +163,21 @@ def test_disabled_head_policies(encoder):
 
 
 def test_least_important_within_band_and_tolerances():
-    importance = pd.DataFrame({"layer": [0, 0, 1, 1], "head": [0, 1, 0, 1], "importance": [0.3, 0.1, 0.2, 0.05]})
+    importance = pd.DataFrame(
+        {"layer": [0, 0, 1, 1], "head": [0, 1, 0, 1], "importance": [0.3, 0.1, 0.2, 0.05]}
+    )
     assert least_important(importance, 0.5) == [(1, 1), (0, 1)]
     assert least_important(importance, 0.5, layers=[0]) == [(0, 1)]
-    curves = pd.DataFrame({"band": ["lower"] * 4, "fraction": [0.0, 0.25, 0.5, 0.75], "quality": [1.0, 0.97, 0.94, 0.96]})
-    assert tolerances(curves, 0.95)["prunable_fraction"].tolist() == [0.25]  # stops at the first drop below
+    curves = pd.DataFrame(
+        {
+            "band": ["lower"] * 4,
+            "fraction": [0.0, 0.25, 0.5, 0.75],
+            "quality": [1.0, 0.97, 0.94, 0.96],
+        }
+    )
+    assert tolerances(curves, 0.95)["prunable_fraction"].tolist() == [
+        0.25
+    ]  # stops at the first drop below
 
 
 def test_rank_biserial_and_paired_tests():
@@ -152,12 +187,26 @@ def test_rank_biserial_and_paired_tests():
     rows = []
     for sentence in range(30):
         base = rng.uniform(1, 2)
-        for condition, shift in (("original", 0.0), ("positions_removed", 0.5), ("heads_disabled", 0.0)):
+        for condition, shift in (
+            ("original", 0.0),
+            ("positions_removed", 0.5),
+            ("heads_disabled", 0.0),
+        ):
             rows.append((condition, sentence, 0, 0, base + shift, 4.0 + shift))
-    heads = pd.DataFrame(rows, columns=["condition", "sentence", "layer", "head", "entropy", "distance"])
+    heads = pd.DataFrame(
+        rows, columns=["condition", "sentence", "layer", "head", "entropy", "distance"]
+    )
     tests = paired_tests(heads)
-    shifted = tests[(tests.condition == "positions_removed") & (tests.layer.astype(str) == "all") & (tests.metric == "entropy")].iloc[0]
-    assert shifted.p_adjusted_bh < 1e-4 and shifted.rank_biserial == 1.0 and shifted.median_difference == pytest.approx(0.5)
+    shifted = tests[
+        (tests.condition == "positions_removed")
+        & (tests.layer.astype(str) == "all")
+        & (tests.metric == "entropy")
+    ].iloc[0]
+    assert (
+        shifted.p_adjusted_bh < 1e-4
+        and shifted.rank_biserial == 1.0
+        and shifted.median_difference == pytest.approx(0.5)
+    )
     same = tests[(tests.condition == "heads_disabled") & (tests.layer.astype(str) == "all")]
     assert (same.p_value == 1.0).all()
 
@@ -171,5 +220,7 @@ def test_hub_model_offline_fails_with_instructions(monkeypatch):
     from transformers import AutoModel
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ModelUnavailableError, match="'no-such-org/no-such-model'.*HF_HUB_OFFLINE.*local directory"):
+    with pytest.raises(
+        ModelUnavailableError, match="'no-such-org/no-such-model'.*HF_HUB_OFFLINE.*local directory"
+    ):
         load_pretrained(AutoModel, "no-such-org/no-such-model")

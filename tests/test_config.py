@@ -3,7 +3,14 @@ import copy
 import pytest
 import yaml
 
-from medlab.config import ConfigError, check_config, deep_merge, gnn_variant_spec, load_config, validate_schema
+from medlab.config import (
+    ConfigError,
+    check_config,
+    deep_merge,
+    gnn_variant_spec,
+    load_config,
+    validate_schema,
+)
 
 PRESETS = ["tiny", "benchmark", "paper"]
 
@@ -60,19 +67,34 @@ def test_schema_errors_name_the_key(root, default_config, path, value, expected)
     "mutate, expected",
     [
         (lambda c: c["gnn"]["run_variants"].append("nope"), r"gnn.run_variants\[\d+\].*nope"),
-        (lambda c: c["gnn"]["variants"].update(bad={"arch": "gcn", "edge_features": True}), "gnn.variants.bad.*edge features"),
-        (lambda c: c["gnn"]["variants"].update(bad={"hidden": 30, "heads": 4}), "gnn.variants.bad.*divisible"),
+        (
+            lambda c: c["gnn"]["variants"].update(bad={"arch": "gcn", "edge_features": True}),
+            "gnn.variants.bad.*edge features",
+        ),
+        (
+            lambda c: c["gnn"]["variants"].update(bad={"hidden": 30, "heads": 4}),
+            "gnn.variants.bad.*divisible",
+        ),
         (lambda c: c["gnn"].update(datasets=["nowhere"]), r"gnn.datasets\[0\]"),
         (lambda c: c["gnn"].update(split_fractions=[0.5, 0.3, 0.3]), "gnn.split_fractions"),
         (lambda c: c["gnn"]["comparisons"].update(x=["ghost"]), "gnn.comparisons.x"),
         (lambda c: c["rag"]["passages"].update(size=20, overlap=20), "rag.passages.overlap"),
         (lambda c: c["rag"].update(top_k=[5, 50]), "rag.retrieval_depth"),
         (lambda c: c["rag"].update(focus_method="hybrid_weighted"), "rag.focus_method"),
-        (lambda c: c["rag"].update(read_methods=["hybrid_weighted", "hybrid_rerank"]), r"rag.read_methods\[1\]"),
+        (
+            lambda c: c["rag"].update(read_methods=["hybrid_weighted", "hybrid_rerank"]),
+            r"rag.read_methods\[1\]",
+        ),
         (lambda c: c["rag"]["retrievers"].append("hybrid_rerank"), "rag.retrievers.*reranker"),
-        (lambda c: c["rag"]["retriever_training"].update(enabled=False), "rag.retrievers.*retriever_training"),
+        (
+            lambda c: c["rag"]["retriever_training"].update(enabled=False),
+            "rag.retrievers.*retriever_training",
+        ),
         (lambda c: c["rag"]["corpus"].update(format="squad"), "rag.corpus.*exactly one"),
-        (lambda c: c["rag"]["corpus"].update(format="squad", dataset="nowhere"), "rag.corpus.dataset"),
+        (
+            lambda c: c["rag"]["corpus"].update(format="squad", dataset="nowhere"),
+            "rag.corpus.dataset",
+        ),
         (lambda c: c["multilabel"].update(unit="sentence"), "multilabel.unit.*hoc"),
     ],
 )

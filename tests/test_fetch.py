@@ -2,7 +2,14 @@ import hashlib
 
 import pytest
 
-from medlab.data.fetch import DataFetchError, UrlDataset, export_packaged_file, fetch_url_dataset, packaged_file, resolve_mirror
+from medlab.data.fetch import (
+    DataFetchError,
+    UrlDataset,
+    export_packaged_file,
+    fetch_url_dataset,
+    packaged_file,
+    resolve_mirror,
+)
 
 UNREACHABLE = "http://127.0.0.1:9/nothing-here/BBBP.csv"  # discard port: connection refused at once
 
@@ -17,9 +24,15 @@ def _mirror_with(tmp_path, name="data.csv", content=b"a,b\n1,2\n"):
 def test_mirror_copy_with_checksum(tmp_path):
     mirror, digest = _mirror_with(tmp_path)
     dest = tmp_path / "out" / "data.csv"
-    record = fetch_url_dataset(UrlDataset("toy", UNREACHABLE, "data.csv", digest), dest, mirror=mirror)
+    record = fetch_url_dataset(
+        UrlDataset("toy", UNREACHABLE, "data.csv", digest), dest, mirror=mirror
+    )
     assert dest.read_bytes() == b"a,b\n1,2\n"
-    assert record["sha256"] == digest and record["sha256_verified"] and record["source"].startswith("mirror:")
+    assert (
+        record["sha256"] == digest
+        and record["sha256_verified"]
+        and record["source"].startswith("mirror:")
+    )
 
 
 def test_checksum_mismatch_is_a_clear_error_and_leaves_no_file(tmp_path):
@@ -35,7 +48,9 @@ def test_offline_without_mirror_names_url_and_how_to_run_offline(tmp_path, monke
     monkeypatch.delenv("MEDLAB_DATA_MIRROR", raising=False)
     dest = tmp_path / "BBBP.csv"
     with pytest.raises(DataFetchError) as error:
-        fetch_url_dataset(UrlDataset("bbbp", UNREACHABLE, "BBBP.csv", None), dest, mirror=None, timeout=5)
+        fetch_url_dataset(
+            UrlDataset("bbbp", UNREACHABLE, "BBBP.csv", None), dest, mirror=None, timeout=5
+        )
     message = str(error.value)
     assert UNREACHABLE in message and "MEDLAB_DATA_MIRROR" in message
     assert not dest.exists()
@@ -44,7 +59,12 @@ def test_offline_without_mirror_names_url_and_how_to_run_offline(tmp_path, monke
 def test_mirror_without_the_file_falls_back_to_url(tmp_path):
     mirror, _ = _mirror_with(tmp_path, name="other.csv")
     with pytest.raises(DataFetchError, match="has no BBBP.csv"):
-        fetch_url_dataset(UrlDataset("bbbp", UNREACHABLE, "BBBP.csv", None), tmp_path / "BBBP.csv", mirror=mirror, timeout=5)
+        fetch_url_dataset(
+            UrlDataset("bbbp", UNREACHABLE, "BBBP.csv", None),
+            tmp_path / "BBBP.csv",
+            mirror=mirror,
+            timeout=5,
+        )
 
 
 def test_environment_mirror_wins_over_config(tmp_path, monkeypatch):
@@ -60,7 +80,9 @@ def test_packaged_b3db_is_located_without_import(tmp_path):
 
     path = packaged_file("B3DB", "B3DB_classification.tsv")
     assert path.is_file() and "B3DB" not in sys.modules
-    record = export_packaged_file("b3db", "qc-b3db", "B3DB", "B3DB_classification.tsv", tmp_path / "b3db.tsv")
+    record = export_packaged_file(
+        "b3db", "qc-b3db", "B3DB", "B3DB_classification.tsv", tmp_path / "b3db.tsv"
+    )
     assert record["url"].startswith("PyPI package qc-b3db==")
     with pytest.raises(DataFetchError, match="no_such_package_xyz"):
         packaged_file("no_such_package_xyz", "x.tsv")

@@ -3,7 +3,15 @@ import pytest
 import torch
 
 from medlab.gnn.featurize import (
-    ATOM_DIM, BOND_DIM, MoleculeGraphs, TableSpec, featurize_table, mol_to_graph, read_molecule_table, save_graphs, subsample,
+    ATOM_DIM,
+    BOND_DIM,
+    MoleculeGraphs,
+    TableSpec,
+    featurize_table,
+    mol_to_graph,
+    read_molecule_table,
+    save_graphs,
+    subsample,
 )
 
 SPEC = TableSpec("smiles", "p_np", "1", "0")
@@ -35,7 +43,12 @@ def test_invalid_rows_are_dropped_counted_and_listed():
     assert len(graphs) == 2 and kept["row"].tolist() == [0, 4] and kept["label"].tolist() == [1, 0]
     reasons = dict(zip(dropped["row"], dropped["reason"]))
     assert set(reasons) == {1, 2, 3}
-    assert "could not parse" in reasons[1] and "empty" in reasons[2] and "'maybe'" in reasons[3] and "p_np" in reasons[3]
+    assert (
+        "could not parse" in reasons[1]
+        and "empty" in reasons[2]
+        and "'maybe'" in reasons[3]
+        and "p_np" in reasons[3]
+    )
     assert [float(g.y) for g in graphs] == [1.0, 0.0]
 
 
@@ -52,11 +65,15 @@ def test_missing_column_names_the_file(tmp_path):
 
 
 def test_saved_graphs_roundtrip(tmp_path):
-    graphs, _, _ = featurize_table(_table([["CCO", "1"], ["c1ccccc1O", "0"], ["[Cl-].[Na+]", "1"]]), SPEC)
+    graphs, _, _ = featurize_table(
+        _table([["CCO", "1"], ["c1ccccc1O", "0"], ["[Cl-].[Na+]", "1"]]), SPEC
+    )
     save_graphs(graphs, tmp_path / "g.pt")
     loaded = MoleculeGraphs(tmp_path / "g.pt")
     assert len(loaded) == 3 and loaded.atom_dim == ATOM_DIM
-    assert torch.equal(loaded[1].x, graphs[1].x) and torch.equal(loaded[2].edge_index, graphs[2].edge_index)
+    assert torch.equal(loaded[1].x, graphs[1].x) and torch.equal(
+        loaded[2].edge_index, graphs[2].edge_index
+    )
     assert loaded.labels.tolist() == [1.0, 0.0, 1.0]
 
 

@@ -1,11 +1,34 @@
 import pytest
 
-from medlab.gnn.splits import check_both_classes, make_split, murcko_scaffold, random_split, scaffold_split
+from medlab.gnn.splits import (
+    check_both_classes,
+    make_split,
+    murcko_scaffold,
+    random_split,
+    scaffold_split,
+)
 
 SMILES = [
-    "c1ccccc1C", "c1ccccc1CC", "c1ccccc1O", "c1ccccc1N", "C1CCCCC1C", "C1CCCCC1O", "c1ccncc1C", "c1ccncc1O",
-    "c1ccc2ccccc2c1", "c1ccc2ccccc2c1O", "CCO", "CCN", "CCCC", "C1CC1C", "C1CC1O", "c1ccsc1", "c1ccoc1", "c1cc[nH]c1",
-    "O=C1CCCN1", "C1COCCN1",
+    "c1ccccc1C",
+    "c1ccccc1CC",
+    "c1ccccc1O",
+    "c1ccccc1N",
+    "C1CCCCC1C",
+    "C1CCCCC1O",
+    "c1ccncc1C",
+    "c1ccncc1O",
+    "c1ccc2ccccc2c1",
+    "c1ccc2ccccc2c1O",
+    "CCO",
+    "CCN",
+    "CCCC",
+    "C1CC1C",
+    "C1CC1O",
+    "c1ccsc1",
+    "c1ccoc1",
+    "c1cc[nH]c1",
+    "O=C1CCCN1",
+    "C1COCCN1",
 ] * 3
 
 
@@ -36,4 +59,8 @@ def test_bad_fractions_and_kind():
 def test_single_class_split_is_a_clear_error():
     labels = [1] * 18 + [0, 0]
     with pytest.raises(ValueError, match="toy.csv.*'test' split.*both classes"):
-        check_both_classes({"train": list(range(15)) + [18], "val": [16, 19], "test": [17]}, labels, where="toy.csv")
+        check_both_classes(
+            {"train": list(range(15)) + [18], "val": [16, 19], "test": [17]},
+            labels,
+            where="toy.csv",
+        )

@@ -6,21 +6,38 @@ import pytest
 import torch
 
 from medlab.multilabel.data import (
-    clean_table, hallmarks_from_label_text, label_matrix, label_statistics, read_hallmarks_sentences, read_hallmarks_zip,
+    clean_table,
+    hallmarks_from_label_text,
+    label_matrix,
+    label_statistics,
+    read_hallmarks_sentences,
+    read_hallmarks_zip,
     stratified_split,
 )
 from medlab.multilabel.evaluate import evaluate_predictions
 from medlab.multilabel.metrics import (
-    apply_calibrators, expected_calibration_error, fit_calibrators, global_threshold, per_class_thresholds,
+    apply_calibrators,
+    expected_calibration_error,
+    fit_calibrators,
+    global_threshold,
+    per_class_thresholds,
     ranking_and_threshold_metrics,
 )
 from medlab.multilabel.synthetic import LABELS, generate_notes
-from medlab.multilabel.train import FineTuneSpec, NonFiniteLossError, fine_tune, oversampling_weights, parameter_groups
+from medlab.multilabel.train import (
+    FineTuneSpec,
+    NonFiniteLossError,
+    fine_tune,
+    oversampling_weights,
+    parameter_groups,
+)
 
 
 def test_synthetic_notes_are_seeded_and_imbalanced():
     notes = generate_notes(1500, seed=1)
-    assert notes.equals(generate_notes(1500, seed=1)) and not notes.equals(generate_notes(1500, seed=2))
+    assert notes.equals(generate_notes(1500, seed=1)) and not notes.equals(
+        generate_notes(1500, seed=2)
+    )
     matrix = label_matrix(notes, LABELS)
     assert matrix[:, 0].mean() >= 0.9  # 'healthy'
     assert (matrix.sum(1) >= 1).all() and (matrix.sum(0) > 0).all()
@@ -28,15 +45,21 @@ def test_synthetic_notes_are_seeded_and_imbalanced():
 
 
 def test_clean_table_drops_and_counts_bad_rows():
-    table = pd.DataFrame({
-        "id": ["a", "b", "c", "d", "a"],
-        "text": ["fine", "  ", "fine", "fine", "dup"],
-        "labels": [["healthy"], ["healthy"], ["flu"], [], ["healthy"]],
-    })
+    table = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "a"],
+            "text": ["fine", "  ", "fine", "fine", "dup"],
+            "labels": [["healthy"], ["healthy"], ["flu"], [], ["healthy"]],
+        }
+    )
     clean, dropped = clean_table(table, LABELS, source="toy")
     assert clean["id"].tolist() == ["a"]
     assert dict(zip(dropped["row"], dropped["reason"])) == {
-        1: "empty text", 2: "labels ['flu'] not in the label set", 3: "no labels", 4: "duplicate id"}
+        1: "empty text",
+        2: "labels ['flu'] not in the label set",
+        3: "no labels",
+        4: "duplicate id",
+    }
     with pytest.raises(ValueError, match="toy: no valid rows"):
         clean_table(table.iloc[1:4], LABELS, source="toy")
 
@@ -54,7 +77,11 @@ def test_iterative_split_puts_rare_labels_in_every_split():
 
 def test_hallmark_label_parsing():
     raw = "Sustaining proliferative signaling--Cell cycle AND Resisting cell death<NULL<<Genomic instability and mutation"
-    assert hallmarks_from_label_text(raw) == ["Genomic instability and mutation", "Resisting cell death", "Sustaining proliferative signaling"]
+    assert hallmarks_from_label_text(raw) == [
+        "Genomic instability and mutation",
+        "Resisting cell death",
+        "Sustaining proliferative signaling",
+    ]
     assert hallmarks_from_label_text("NULL<") == ["none"]
 
 
@@ -68,21 +95,43 @@ def write_hoc_zip(path, abstracts: dict[str, tuple[str, str]]):
 
 
 def test_read_hallmarks_zip(tmp_path):
-    path = write_hoc_zip(tmp_path / "hoc.zip", {"1": ("First abstract .\nSecond line .", "<Inducing angiogenesis--X<NULL"), "2": ("Other abstract .", "< ")})
+    path = write_hoc_zip(
+        tmp_path / "hoc.zip",
+        {
+            "1": ("First abstract .\nSecond line .", "<Inducing angiogenesis--X<NULL"),
+            "2": ("Other abstract .", "< "),
+        },
+    )
     table = read_hallmarks_zip(path)
-    assert table["id"].tolist() == ["1", "2"] and table["text"][0] == "First abstract . Second line ."
+    assert (
+        table["id"].tolist() == ["1", "2"] and table["text"][0] == "First abstract . Second line ."
+    )
     assert table["labels"].tolist() == [["Inducing angiogenesis"], ["none"]]
 
 
 def test_read_hallmarks_sentences_aligns_labels_with_lines(tmp_path):
-    path = write_hoc_zip(tmp_path / "hoc.zip", {
-        "1": ("First sentence .\n\nSecond  sentence .\nThird .\n", "< <Inducing angiogenesis--X ANDResisting cell death--Y<NULL"),
-        "2": ("Other abstract .", "< "),
-    })
+    path = write_hoc_zip(
+        tmp_path / "hoc.zip",
+        {
+            "1": (
+                "First sentence .\n\nSecond  sentence .\nThird .\n",
+                "< <Inducing angiogenesis--X ANDResisting cell death--Y<NULL",
+            ),
+            "2": ("Other abstract .", "< "),
+        },
+    )
     sentences = read_hallmarks_sentences(path)
     assert sentences["id"].tolist() == ["1_000", "1_001", "1_002", "2_000"]
-    assert sentences["document"].tolist() == ["1", "1", "1", "2"] and sentences["text"][1] == "Second sentence ."
-    assert sentences["labels"].tolist() == [["none"], ["Inducing angiogenesis", "Resisting cell death"], ["none"], ["none"]]
+    assert (
+        sentences["document"].tolist() == ["1", "1", "1", "2"]
+        and sentences["text"][1] == "Second sentence ."
+    )
+    assert sentences["labels"].tolist() == [
+        ["none"],
+        ["Inducing angiogenesis", "Resisting cell death"],
+        ["none"],
+        ["none"],
+    ]
     assert read_hallmarks_sentences(path, documents=["2"])["id"].tolist() == ["2_000"]
 
 
@@ -100,7 +149,9 @@ def test_roll_up_takes_any_sentence_and_all_for_the_empty_label():
     documents = ["x", "x", "y", "y"]
     rolled = roll_up(probabilities, documents, ["y", "x"], labels, empty_label="none")
     assert rolled.tolist() == [[0.4, 0.6, 0.3], [0.9, 0.3, 0.1]]
-    assert roll_up(probabilities, documents, ["x"], labels)[0, 2] == 0.8  # no empty label: max everywhere
+    assert (
+        roll_up(probabilities, documents, ["x"], labels)[0, 2] == 0.8
+    )  # no empty label: max everywhere
     with pytest.raises(ValueError, match="no units"):
         roll_up(probabilities, documents, ["x", "z"], labels)
 
@@ -121,12 +172,16 @@ def test_thresholds_and_calibration_are_fitted_on_validation_only():
     p = np.clip(0.1 + 0.2 * y + rng.normal(0, 0.05, (n, 2)), 0.001, 0.999)
     assert (per_class_thresholds(y, p) < 0.5).all() and global_threshold(y, p) < 0.5
     calibrated = apply_calibrators(fit_calibrators(y[:200], p[:200], "isotonic"), p[200:])
-    assert expected_calibration_error(y[200:], calibrated) < expected_calibration_error(y[200:], p[200:])
+    assert expected_calibration_error(y[200:], calibrated) < expected_calibration_error(
+        y[200:], p[200:]
+    )
     frame = pd.DataFrame({"id": range(n), "split": ["val"] * 200 + ["test"] * 200})
     for j, label in enumerate(["a", "b"]):
         frame[f"true_{label}"], frame[f"prob_{label}"] = y[:, j], p[:, j]
     metrics, per_class = evaluate_predictions(frame, ["a", "b"])
-    assert metrics["thresholds"]["per_class"]["a"] == pytest.approx(per_class_thresholds(y[:200], p[:200])[0])
+    assert metrics["thresholds"]["per_class"]["a"] == pytest.approx(
+        per_class_thresholds(y[:200], p[:200])[0]
+    )
     assert metrics["per_class_thresholds"]["macro_f1"] > metrics["at_0.5"]["macro_f1"]
     assert metrics["ece"]["platt"] < metrics["ece"]["raw"]
     assert per_class["tp_0.5"].sum() == 0 and per_class["tp_tuned"].sum() > 0
@@ -150,15 +205,25 @@ def tiny_model_and_data():
     tokenizer = load_pretrained(AutoTokenizer, "packaged:all-MiniLM-L6-v2")
     dataset = tokenize_table(notes, LABELS, tokenizer, 32)
     make_model = lambda: load_pretrained(  # noqa: E731
-        AutoModelForSequenceClassification, "packaged:all-MiniLM-L6-v2", num_labels=len(LABELS), problem_type="multi_label_classification")
-    return make_model, torch_view(dataset, list(range(32))), torch_view(dataset, list(range(32, 48)))
+        AutoModelForSequenceClassification,
+        "packaged:all-MiniLM-L6-v2",
+        num_labels=len(LABELS),
+        problem_type="multi_label_classification",
+    )
+    return (
+        make_model,
+        torch_view(dataset, list(range(32))),
+        torch_view(dataset, list(range(32, 48))),
+    )
 
 
 def test_layer_wise_lr_decay_groups(tiny_model_and_data):
     make_model, _, _ = tiny_model_and_data
     groups = parameter_groups(make_model(), lr=1e-4, weight_decay=0.01, layer_lr_decay=0.5)
     rates = sorted({round(g["lr"], 12) for g in groups})
-    assert rates[-1] == pytest.approx(1e-4) and rates[0] == pytest.approx(1e-4 * 0.5**7)  # 6 layers + embeddings
+    assert rates[-1] == pytest.approx(1e-4) and rates[0] == pytest.approx(
+        1e-4 * 0.5**7
+    )  # 6 layers + embeddings
     assert any(g["weight_decay"] == 0.0 for g in groups)
 
 
@@ -175,14 +240,26 @@ def test_nan_loss_stops_with_clear_error(tiny_model_and_data, tmp_path):
     make_model, train, val = tiny_model_and_data
     spec = FineTuneSpec(batch_size=16, lr=float("inf"), epochs=2, max_grad_norm=float("inf"))
     with pytest.raises(NonFiniteLossError, match="loss is nan"):
-        fine_tune(make_model(), train, val, spec, seed=0, device=torch.device("cpu"), checkpoint_path=tmp_path / "best.pt")
+        fine_tune(
+            make_model(),
+            train,
+            val,
+            spec,
+            seed=0,
+            device=torch.device("cpu"),
+            checkpoint_path=tmp_path / "best.pt",
+        )
 
 
 def test_undefined_validation_metric_keeps_latest_weights(tiny_model_and_data):
     make_model, train, val = tiny_model_and_data
-    healthy_only = [i for i in range(len(val)) if val[i]["labels"].sum() == 1 and val[i]["labels"][0] == 1]
+    healthy_only = [
+        i for i in range(len(val)) if val[i]["labels"].sum() == 1 and val[i]["labels"][0] == 1
+    ]
     spec = FineTuneSpec(batch_size=16, lr=1e-4, epochs=2, patience=1)
-    result = fine_tune(make_model(), train, val.select(healthy_only), spec, seed=0, device=torch.device("cpu"))
+    result = fine_tune(
+        make_model(), train, val.select(healthy_only), spec, seed=0, device=torch.device("cpu")
+    )
     assert result.epochs["val_macro_f1"].isna().all()
     assert result.best_epoch == 2 and len(result.epochs) == 2
 
@@ -207,13 +284,27 @@ def test_trimmed_padding_and_length_sorted_prediction_keep_outputs(tiny_model_an
 
     make_model, _, val = tiny_model_and_data
     model = make_model().eval()
-    short = [i for i, n in enumerate(val[:]["attention_mask"].sum(1).tolist()) if n < val[0]["input_ids"].shape[0]][:8]
+    short = [
+        i
+        for i, n in enumerate(val[:]["attention_mask"].sum(1).tolist())
+        if n < val[0]["input_ids"].shape[0]
+    ][:8]
     batch = val[short]
     trimmed = trim_padding(batch)
-    assert trimmed["input_ids"].shape[1] == int(batch["attention_mask"].sum(1).max()) < batch["input_ids"].shape[1]
+    assert (
+        trimmed["input_ids"].shape[1]
+        == int(batch["attention_mask"].sum(1).max())
+        < batch["input_ids"].shape[1]
+    )
     with torch.no_grad():
-        padded = torch.sigmoid(model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits)
-    assert np.allclose(predict_probabilities(model, val.select(short), torch.device("cpu"), batch_size=3), padded.numpy(), atol=1e-5)
+        padded = torch.sigmoid(
+            model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        )
+    assert np.allclose(
+        predict_probabilities(model, val.select(short), torch.device("cpu"), batch_size=3),
+        padded.numpy(),
+        atol=1e-5,
+    )
 
 
 def test_length_grouped_batches_are_seeded(tiny_model_and_data):
@@ -222,7 +313,11 @@ def test_length_grouped_batches_are_seeded(tiny_model_and_data):
     losses = []
     for _ in range(2):
         torch.manual_seed(0)  # the same classifier head both times
-        losses.append(fine_tune(make_model(), train, val, spec, seed=3, device=torch.device("cpu")).steps["loss"].tolist())
+        losses.append(
+            fine_tune(make_model(), train, val, spec, seed=3, device=torch.device("cpu"))
+            .steps["loss"]
+            .tolist()
+        )
     assert losses[0] == losses[1]
 
 
@@ -241,9 +336,20 @@ def test_sentence_units_train_and_predict_per_document():
     unhealthy = [i for i, labels in enumerate(notes["labels"]) if "healthy" not in labels]
     healthy = [i for i in range(len(notes)) if i not in unhealthy]
     notes = notes.iloc[healthy[:19] + unhealthy[:1] + healthy[19:23]].reset_index(drop=True)
-    halves = [(note.id, half, note.labels) for note in notes.itertuples() for half in note.text.split(". ", 1)]
-    units = pd.DataFrame([{"id": f"{doc}_{n}", "document": doc, "text": text, "labels": labels} for n, (doc, text, labels) in enumerate(halves)])
-    tokens = tokenize_table(units, LABELS, load_pretrained(AutoTokenizer, "packaged:all-MiniLM-L6-v2"), 24)
+    halves = [
+        (note.id, half, note.labels)
+        for note in notes.itertuples()
+        for half in note.text.split(". ", 1)
+    ]
+    units = pd.DataFrame(
+        [
+            {"id": f"{doc}_{n}", "document": doc, "text": text, "labels": labels}
+            for n, (doc, text, labels) in enumerate(halves)
+        ]
+    )
+    tokens = tokenize_table(
+        units, LABELS, load_pretrained(AutoTokenizer, "packaged:all-MiniLM-L6-v2"), 24
+    )
     split = {"train": list(range(16)), "val": list(range(16, 20)), "test": list(range(20, 24))}
     parts = split_parts(tokens, notes, split, LABELS, empty_label="healthy")
     assert [len(parts[p].documents) for p in ("train", "val", "test")] == [16, 4, 4]
@@ -251,8 +357,17 @@ def test_sentence_units_train_and_predict_per_document():
     assert set(parts["test"].unit_documents) == set(notes.id[20:])
     torch.manual_seed(0)
     model = new_classifier("packaged:all-MiniLM-L6-v2", len(LABELS))
-    result = train_on_parts(model, parts, FineTuneSpec(batch_size=8, lr=1e-4, epochs=1), seed=0, device=torch.device("cpu"))
+    result = train_on_parts(
+        model,
+        parts,
+        FineTuneSpec(batch_size=8, lr=1e-4, epochs=1),
+        seed=0,
+        device=torch.device("cpu"),
+    )
     assert result.epochs["val_mean_average_precision"].notna().all()
     table = prediction_table(model, parts, torch.device("cpu"))
     assert table["id"].tolist() == notes.id[16:24].tolist()
-    assert table[[f"true_{l}" for l in LABELS]].to_numpy().tolist() == label_matrix(notes, LABELS)[16:24].tolist()
+    assert (
+        table[[f"true_{label}" for label in LABELS]].to_numpy().tolist()
+        == label_matrix(notes, LABELS)[16:24].tolist()
+    )

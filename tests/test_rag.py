@@ -7,7 +7,13 @@ import pytest
 from medlab.rag.corpus import load_jsonl, load_squad
 from medlab.rag.evaluate import documents_from_passages, retrieval_metrics
 from medlab.rag.passages import split_passages, split_questions_by_document
-from medlab.rag.retrieval import BM25S, RankBM25, adaptive_cutoff, reciprocal_rank_fusion, weighted_score_fusion
+from medlab.rag.retrieval import (
+    BM25S,
+    RankBM25,
+    adaptive_cutoff,
+    reciprocal_rank_fusion,
+    weighted_score_fusion,
+)
 
 DOCS = {
     "d1": "Aspirin reduces fever and inflammation. It inhibits cyclooxygenase enzymes.",
@@ -21,36 +27,96 @@ def _write_jsonl(path, records):
 
 
 def test_jsonl_loader_counts_bad_records(tmp_path):
-    _write_jsonl(tmp_path / "docs.jsonl", [{"id": k, "text": v} for k, v in DOCS.items()] + [{"id": "d4", "text": "  "}, {"id": "d1", "text": "dup"}])
+    _write_jsonl(
+        tmp_path / "docs.jsonl",
+        [{"id": k, "text": v} for k, v in DOCS.items()]
+        + [{"id": "d4", "text": "  "}, {"id": "d1", "text": "dup"}],
+    )
     questions = [
-        {"id": "q1", "question": "What does insulin regulate?", "doc_id": "d2", "answers": [{"text": "blood glucose", "answer_start": 18}]},
-        {"id": "q2", "question": "What do vaccines train?", "doc_id": "d3", "answers": [{"text": "the immune system", "answer_start": 0}]},
-        {"id": "q3", "question": "Bogus?", "doc_id": "d1", "answers": [{"text": "not there", "answer_start": 3}]},
-        {"id": "q1", "question": "Duplicate?", "doc_id": "d1", "answers": [{"text": "Aspirin", "answer_start": 0}]},
-        {"id": "q5", "question": "Unknown doc?", "doc_id": "zz", "answers": [{"text": "x", "answer_start": 0}]},
+        {
+            "id": "q1",
+            "question": "What does insulin regulate?",
+            "doc_id": "d2",
+            "answers": [{"text": "blood glucose", "answer_start": 18}],
+        },
+        {
+            "id": "q2",
+            "question": "What do vaccines train?",
+            "doc_id": "d3",
+            "answers": [{"text": "the immune system", "answer_start": 0}],
+        },
+        {
+            "id": "q3",
+            "question": "Bogus?",
+            "doc_id": "d1",
+            "answers": [{"text": "not there", "answer_start": 3}],
+        },
+        {
+            "id": "q1",
+            "question": "Duplicate?",
+            "doc_id": "d1",
+            "answers": [{"text": "Aspirin", "answer_start": 0}],
+        },
+        {
+            "id": "q5",
+            "question": "Unknown doc?",
+            "doc_id": "zz",
+            "answers": [{"text": "x", "answer_start": 0}],
+        },
     ]
     _write_jsonl(tmp_path / "questions.jsonl", questions)
-    (tmp_path / "questions.jsonl").write_bytes((tmp_path / "questions.jsonl").read_bytes() + b'{"id": "q6", "question": "caf\xe9?"}\n')
+    (tmp_path / "questions.jsonl").write_bytes(
+        (tmp_path / "questions.jsonl").read_bytes() + b'{"id": "q6", "question": "caf\xe9?"}\n'
+    )
     corpus = load_jsonl(tmp_path / "docs.jsonl", tmp_path / "questions.jsonl")
     assert set(corpus.documents) == {"d1", "d2", "d3"}
     assert [q.id for q in corpus.questions] == ["q1", "q2"]
     assert corpus.questions[1].answers[0]["answer_start"] == DOCS["d3"].find("the immune system")
     issues = corpus.issues
-    assert issues["empty document"] == 1 and issues["duplicate document id"] == 1 and issues["duplicate question id"] == 1
-    assert issues["answer_start re-located"] == 1 and issues["answer not in document (dropped)"] == 1
-    assert issues["question about an unknown document (dropped)"] == 2 and issues["file with undecodable bytes (replaced)"] == 1
+    assert (
+        issues["empty document"] == 1
+        and issues["duplicate document id"] == 1
+        and issues["duplicate question id"] == 1
+    )
+    assert (
+        issues["answer_start re-located"] == 1 and issues["answer not in document (dropped)"] == 1
+    )
+    assert (
+        issues["question about an unknown document (dropped)"] == 2
+        and issues["file with undecodable bytes (replaced)"] == 1
+    )
 
 
 def test_squad_loader(tmp_path):
-    data = {"data": [{"title": "t", "paragraphs": [
-        {"document_id": 7, "context": DOCS["d1"], "qas": [
-            {"id": "a", "question": "What does aspirin reduce?", "answers": [{"text": "fever and inflammation", "answer_start": 16}]},
-            {"id": "b", "question": "?", "is_impossible": True, "answers": []}]},
-        {"context": "", "qas": []}]}]}
+    data = {
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "document_id": 7,
+                        "context": DOCS["d1"],
+                        "qas": [
+                            {
+                                "id": "a",
+                                "question": "What does aspirin reduce?",
+                                "answers": [{"text": "fever and inflammation", "answer_start": 16}],
+                            },
+                            {"id": "b", "question": "?", "is_impossible": True, "answers": []},
+                        ],
+                    },
+                    {"context": "", "qas": []},
+                ],
+            }
+        ]
+    }
     (tmp_path / "squad.json").write_text(json.dumps(data))
     corpus = load_squad(tmp_path / "squad.json")
     assert list(corpus.documents) == ["7"] and corpus.questions[0].doc_id == "7"
-    assert corpus.issues["empty document"] == 1 and corpus.issues["unanswerable question (skipped)"] == 1
+    assert (
+        corpus.issues["empty document"] == 1
+        and corpus.issues["unanswerable question (skipped)"] == 1
+    )
 
 
 def test_passages_keep_offsets_and_overlap():
@@ -86,9 +152,15 @@ def test_fusion_and_adaptive_cutoff():
 
 def test_retrieval_metrics_against_gold_documents():
     docs = ["d1", "d1", "d2", "d3"]
-    runs = {"q1": documents_from_passages([(1, 3.0), (0, 2.0), (2, 1.0)], docs), "q2": documents_from_passages([(3, 1.0), (2, 0.5)], docs), "q3": {}}
+    runs = {
+        "q1": documents_from_passages([(1, 3.0), (0, 2.0), (2, 1.0)], docs),
+        "q2": documents_from_passages([(3, 1.0), (2, 0.5)], docs),
+        "q3": {},
+    }
     metrics = retrieval_metrics({"q1": "d1", "q2": "d2", "q3": "d3"}, runs, ("recall@1", "mrr@10"))
-    assert metrics["recall@1"] == pytest.approx(1 / 3) and metrics["mrr@10"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert metrics["recall@1"] == pytest.approx(1 / 3) and metrics["mrr@10"] == pytest.approx(
+        (1 + 0.5 + 0) / 3
+    )
 
 
 # ---- answers, readers, fine-tuning data, evaluation ---------------------------------
@@ -97,14 +169,31 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from medlab.rag.answers import answer_length, contains_answer, exact_match, normalize_answer, token_f1  # noqa: E402
+from medlab.rag.answers import (  # noqa: E402
+    answer_length,
+    contains_answer,
+    exact_match,
+    normalize_answer,
+    token_f1,
+)
 from medlab.rag.corpus import Question  # noqa: E402
-from medlab.rag.evaluate import (confidence_auroc, perturbation_table, platt_calibrate, reader_table,  # noqa: E402
-                                 retrieval_table, stability_table)
+from medlab.rag.evaluate import (  # noqa: E402
+    confidence_auroc,
+    perturbation_table,
+    platt_calibrate,
+    reader_table,
+    retrieval_table,
+    stability_table,
+)
 from medlab.rag.passages import Passage  # noqa: E402
 from medlab.rag.readers import NO_ANSWER, ExtractiveReader, SentenceReader, split_sentences  # noqa: E402
 from medlab.rag.stages import cutoffs, query_variant, rankings_frame, read_answers  # noqa: E402
-from medlab.rag.training import encode_reader_examples, gold_passages, reader_examples, retriever_pairs  # noqa: E402
+from medlab.rag.training import (  # noqa: E402
+    encode_reader_examples,
+    gold_passages,
+    reader_examples,
+    retriever_pairs,
+)
 
 
 def test_squad_answer_metrics():
@@ -134,7 +223,11 @@ def test_span_decoding_respects_context_and_length():
     context = np.array([False, False, False, True, True, True, True])
     start, end = np.zeros(7), np.zeros(7)
     start[1] = end[1] = 50.0  # the question token must never be chosen
-    start[3], end[6], end[4] = 5.0, 6.0, 3.0  # best end is 3 tokens after the start: too long for max 2
+    start[3], end[6], end[4] = (
+        5.0,
+        6.0,
+        3.0,
+    )  # best end is 3 tokens after the start: too long for max 2
     spans = reader._decode_window(start, end, offsets, context, passage=0)
     best = max(spans, key=lambda s: s.logit)
     assert (best.start, best.end) == (0, 9)
@@ -144,13 +237,17 @@ def test_span_decoding_respects_context_and_length():
 @pytest.fixture(scope="module")
 def packaged_reader():
     """The packaged encoder with an untrained QA head: exercises decoding, not accuracy."""
-    return ExtractiveReader.from_pretrained("packaged:all-MiniLM-L6-v2", torch.device("cpu"), max_length=64, stride=16)
+    return ExtractiveReader.from_pretrained(
+        "packaged:all-MiniLM-L6-v2", torch.device("cpu"), max_length=64, stride=16
+    )
 
 
 def test_extractive_reader_returns_a_span_of_a_retrieved_passage(packaged_reader):
     texts = [p.text for p in _passages()]
     answer = packaged_reader.read("What regulates blood glucose?", [1, 2], texts)
-    assert answer.passage in (1, 2) and answer.text == texts[answer.passage][answer.start : answer.end]
+    assert (
+        answer.passage in (1, 2) and answer.text == texts[answer.passage][answer.start : answer.end]
+    )
     assert 0 < answer.score <= 1 and answer.text.strip()
     assert packaged_reader.read("Anything?", [], texts) == NO_ANSWER
     cached = len(packaged_reader._cache)
@@ -160,22 +257,41 @@ def test_extractive_reader_returns_a_span_of_a_retrieved_passage(packaged_reader
 
 def test_reader_training_labels_point_at_the_answer(packaged_reader):
     passages = _passages()
-    questions = [Question("q1", "What does insulin regulate?", "d2", [{"text": "blood glucose", "answer_start": 18}])]
+    questions = [
+        Question(
+            "q1",
+            "What does insulin regulate?",
+            "d2",
+            [{"text": "blood glucose", "answer_start": 18}],
+        )
+    ]
     examples = reader_examples(questions, passages, negatives_per_question=1, seed=0)
     assert len(examples) == 2 and examples[1][2] == -1  # one positive, one negative
     features = encode_reader_examples(packaged_reader.tokenizer, examples, max_length=64, stride=16)
-    ids, start, end = features["input_ids"][0], features["start_positions"][0], features["end_positions"][0]
+    ids, start, end = (
+        features["input_ids"][0],
+        features["start_positions"][0],
+        features["end_positions"][0],
+    )
     assert packaged_reader.tokenizer.decode(ids[start : end + 1]) == "blood glucose"
-    assert features["start_positions"][1] == 0 and features["end_positions"][1] == 0  # negative -> [CLS]
+    assert (
+        features["start_positions"][1] == 0 and features["end_positions"][1] == 0
+    )  # negative -> [CLS]
 
 
 def test_gold_passages_and_hard_negatives():
     text = "alpha beta gamma delta epsilon zeta eta theta"
-    passages = split_passages("d", text, size=3, overlap=1) + [Passage("e::0", "e", 0, 5, "gamma gamma gamma")]
-    question = Question("q", "gamma?", "d", [{"text": "gamma delta", "answer_start": text.find("gamma delta")}])
+    passages = split_passages("d", text, size=3, overlap=1) + [
+        Passage("e::0", "e", 0, 5, "gamma gamma gamma")
+    ]
+    question = Question(
+        "q", "gamma?", "d", [{"text": "gamma delta", "answer_start": text.find("gamma delta")}]
+    )
     golds = gold_passages(question, passages)
     assert golds and all("gamma delta" in passages[i].text for i in golds)
-    (query, positive, negative), = retriever_pairs([question], passages, RankBM25([p.text for p in passages]))
+    ((query, positive, negative),) = retriever_pairs(
+        [question], passages, RankBM25([p.text for p in passages])
+    )
     assert "gamma delta" in positive and negative is not None and "gamma delta" not in negative
 
 
@@ -184,13 +300,21 @@ def test_sentence_reader_picks_the_most_similar_sentence():
         vocabulary = ["insulin", "glucose", "vaccines", "immune", "aspirin", "fever"]
 
         def encode(self, texts, **_):
-            vectors = np.array([[float(w in t.lower()) for w in self.vocabulary] for t in texts]) + 1e-3
+            vectors = (
+                np.array([[float(w in t.lower()) for w in self.vocabulary] for t in texts]) + 1e-3
+            )
             return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     texts = [p.text for p in _passages()]
-    assert [texts[1][s:e] for s, e in split_sentences(texts[1])][1] == "Type 1 diabetes requires insulin injections."
+    assert [texts[1][s:e] for s, e in split_sentences(texts[1])][
+        1
+    ] == "Type 1 diabetes requires insulin injections."
     answer = SentenceReader(BagOfWords()).read("insulin and glucose?", [0, 1], texts)
-    assert answer.text == "Insulin regulates blood glucose." and answer.passage == 1 and 0 <= answer.score <= 1
+    assert (
+        answer.text == "Insulin regulates blood glucose."
+        and answer.passage == 1
+        and 0 <= answer.score <= 1
+    )
 
 
 def test_zero_retrieved_passages_give_an_empty_answer_not_a_crash(caplog):
@@ -201,7 +325,16 @@ def test_zero_retrieved_passages_give_an_empty_answer_not_a_crash(caplog):
     passages = _passages()
     questions = [Question("q1", "Insulin?", "d2", [{"text": "Insulin", "answer_start": 0}])]
     rankings = rankings_frame(["q1"], "original", {"bm25": [[]]})
-    answers = read_answers(EchoReader(), questions, ["test"], passages, rankings, ["bm25"], cutoffs([2], {"enabled": False}), ("bm25", "top2"))
+    answers = read_answers(
+        EchoReader(),
+        questions,
+        ["test"],
+        passages,
+        rankings,
+        ["bm25"],
+        cutoffs([2], {"enabled": False}),
+        ("bm25", "top2"),
+    )
     row = answers[answers["method"] == "bm25"].iloc[0]
     assert row["k_used"] == 0 and row["answer"] == "" and "zero retrieved passages" in caplog.text
 
@@ -209,7 +342,9 @@ def test_zero_retrieved_passages_give_an_empty_answer_not_a_crash(caplog):
 def test_calibration_and_auroc_explain_when_undefined():
     calibrated, reason = platt_calibrate(np.array([0.2, 0.4]), np.array([0, 0]), np.array([0.3]))
     assert calibrated is None and "all wrong" in reason
-    calibrated, reason = platt_calibrate(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1]), np.array([0.15, 0.85]))
+    calibrated, reason = platt_calibrate(
+        np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1]), np.array([0.15, 0.85])
+    )
     assert calibrated[0] < 0.5 < calibrated[1] and reason == ""
     value, reason = confidence_auroc(np.array([1, 1]), np.array([0.3, 0.9]))
     assert np.isnan(value) and "all 2 answers correct" in reason
@@ -217,23 +352,93 @@ def test_calibration_and_auroc_explain_when_undefined():
 
 
 def _scored(rows):
-    base = {"reader": "r", "method": "m", "variant": "original", "passages": "0", "exact_match": 0.0, "contains_answer": 0.0,
-            "answer_in_passages": 1.0, "answer_tokens": 1}
+    base = {
+        "reader": "r",
+        "method": "m",
+        "variant": "original",
+        "passages": "0",
+        "exact_match": 0.0,
+        "contains_answer": 0.0,
+        "answer_in_passages": 1.0,
+        "answer_tokens": 1,
+    }
     return pd.DataFrame([{**base, **row} for row in rows])
 
 
 def test_reader_stability_and_perturbation_tables():
-    scored = _scored([
-        {"question_id": "a", "split": "test", "cutoff": "top5", "answer": "x", "confidence": 0.9, "f1": 1.0, "correct": 1},
-        {"question_id": "a", "split": "test", "cutoff": "top10", "answer": "x", "confidence": 0.7, "f1": 1.0, "correct": 1},
-        {"question_id": "b", "split": "test", "cutoff": "top5", "answer": "y", "confidence": 0.2, "f1": 0.0, "correct": 0},
-        {"question_id": "b", "split": "test", "cutoff": "top10", "answer": "z", "confidence": 0.4, "f1": 0.0, "correct": 0},
-        {"question_id": "a", "split": "test", "cutoff": "top10", "answer": "w", "confidence": 0.1, "f1": 0.0, "correct": 0, "variant": "lowercased"},
-        {"question_id": "b", "split": "test", "cutoff": "top10", "answer": "z", "confidence": 0.4, "f1": 0.0, "correct": 0, "variant": "lowercased"},
-        {"question_id": "c", "split": "dev", "cutoff": "top5", "answer": "y", "confidence": 0.2, "f1": 0.0, "correct": 0},
-    ])
+    scored = _scored(
+        [
+            {
+                "question_id": "a",
+                "split": "test",
+                "cutoff": "top5",
+                "answer": "x",
+                "confidence": 0.9,
+                "f1": 1.0,
+                "correct": 1,
+            },
+            {
+                "question_id": "a",
+                "split": "test",
+                "cutoff": "top10",
+                "answer": "x",
+                "confidence": 0.7,
+                "f1": 1.0,
+                "correct": 1,
+            },
+            {
+                "question_id": "b",
+                "split": "test",
+                "cutoff": "top5",
+                "answer": "y",
+                "confidence": 0.2,
+                "f1": 0.0,
+                "correct": 0,
+            },
+            {
+                "question_id": "b",
+                "split": "test",
+                "cutoff": "top10",
+                "answer": "z",
+                "confidence": 0.4,
+                "f1": 0.0,
+                "correct": 0,
+            },
+            {
+                "question_id": "a",
+                "split": "test",
+                "cutoff": "top10",
+                "answer": "w",
+                "confidence": 0.1,
+                "f1": 0.0,
+                "correct": 0,
+                "variant": "lowercased",
+            },
+            {
+                "question_id": "b",
+                "split": "test",
+                "cutoff": "top10",
+                "answer": "z",
+                "confidence": 0.4,
+                "f1": 0.0,
+                "correct": 0,
+                "variant": "lowercased",
+            },
+            {
+                "question_id": "c",
+                "split": "dev",
+                "cutoff": "top5",
+                "answer": "y",
+                "confidence": 0.2,
+                "f1": 0.0,
+                "correct": 0,
+            },
+        ]
+    )
     stability = stability_table(scored, "top5", "top10").iloc[0]
-    assert stability["same_answer"] == 0.5 and stability["mean_abs_confidence_change"] == pytest.approx(0.2)
+    assert stability["same_answer"] == 0.5 and stability[
+        "mean_abs_confidence_change"
+    ] == pytest.approx(0.2)
     perturbation = perturbation_table(scored).iloc[0]
     assert perturbation["answer_changed"] == 0.5 and perturbation["f1_perturbed"] == 0.0
     readers = reader_table(scored).set_index("cutoff")
@@ -244,10 +449,18 @@ def test_reader_stability_and_perturbation_tables():
 def test_retrieval_table_counts_passages_not_documents():
     passages = ["alpha", "beta", "gamma"]
     rankings = rankings_frame(["q1", "q2"], "original", {"bm25": [[(1, 2.0), (0, 1.0)], []]})
-    table = retrieval_table(rankings, {"q1": "d0", "q2": "d1"}, {"q1": ["alpha"], "q2": ["beta"]}, ["d0", "d1", "d2"],
-                            passages, cutoffs([1, 2], {"enabled": False})).set_index("cutoff")
+    table = retrieval_table(
+        rankings,
+        {"q1": "d0", "q2": "d1"},
+        {"q1": ["alpha"], "q2": ["beta"]},
+        ["d0", "d1", "d2"],
+        passages,
+        cutoffs([1, 2], {"enabled": False}),
+    ).set_index("cutoff")
     assert table.loc["top1", "recall"] == 0.0 and table.loc["top2", "recall"] == 0.5
-    assert table.loc["top2", "answer_in_passages"] == 0.5 and table.loc["top1", "mrr@10"] == pytest.approx(0.25)
+    assert table.loc["top2", "answer_in_passages"] == 0.5 and table.loc[
+        "top1", "mrr@10"
+    ] == pytest.approx(0.25)
 
 
 def test_prepare_corpus_from_either_format_by_config_alone(tmp_path):
@@ -255,25 +468,78 @@ def test_prepare_corpus_from_either_format_by_config_alone(tmp_path):
 
     from medlab.rag.stages import prepare_corpus
 
-    documents = {f"doc{i}": f"Document {i} says the answer is value{i}. Filler text follows here." for i in range(6)}
+    documents = {
+        f"doc{i}": f"Document {i} says the answer is value{i}. Filler text follows here."
+        for i in range(6)
+    }
     _write_jsonl(tmp_path / "docs.jsonl", [{"id": k, "text": v} for k, v in documents.items()])
-    _write_jsonl(tmp_path / "qs.jsonl", [{"id": f"q{i}", "question": f"What is in document {i}?", "doc_id": f"doc{i}",
-                                          "answers": [{"text": f"value{i}", "answer_start": 99}]} for i in range(6)])
-    squad = {"data": [{"title": k, "paragraphs": [{"document_id": k, "context": v, "qas": [
-        {"id": f"s{k}", "question": "Which value?", "answers": [{"text": k.replace("doc", "value"), "answer_start": v.find("value")}]}]}]}
-        for k, v in documents.items()]}
+    _write_jsonl(
+        tmp_path / "qs.jsonl",
+        [
+            {
+                "id": f"q{i}",
+                "question": f"What is in document {i}?",
+                "doc_id": f"doc{i}",
+                "answers": [{"text": f"value{i}", "answer_start": 99}],
+            }
+            for i in range(6)
+        ],
+    )
+    squad = {
+        "data": [
+            {
+                "title": k,
+                "paragraphs": [
+                    {
+                        "document_id": k,
+                        "context": v,
+                        "qas": [
+                            {
+                                "id": f"s{k}",
+                                "question": "Which value?",
+                                "answers": [
+                                    {
+                                        "text": k.replace("doc", "value"),
+                                        "answer_start": v.find("value"),
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+            for k, v in documents.items()
+        ]
+    }
     (tmp_path / "squad.json").write_text(json.dumps(squad))
-    for name, source_format, paths in (("jsonl", "jsonl", {"documents": tmp_path / "docs.jsonl", "questions": tmp_path / "qs.jsonl"}),
-                                       ("squad", "squad", {"file": tmp_path / "squad.json"})):
-        out = {k: tmp_path / name / f"{k}.{ext}" for k, ext in
-               (("documents", "jsonl"), ("questions", "jsonl"), ("passages", "jsonl"), ("issues", "tsv"), ("stats", "json"))}
+    for name, source_format, paths in (
+        (
+            "jsonl",
+            "jsonl",
+            {"documents": tmp_path / "docs.jsonl", "questions": tmp_path / "qs.jsonl"},
+        ),
+        ("squad", "squad", {"file": tmp_path / "squad.json"}),
+    ):
+        out = {
+            k: tmp_path / name / f"{k}.{ext}"
+            for k, ext in (
+                ("documents", "jsonl"),
+                ("questions", "jsonl"),
+                ("passages", "jsonl"),
+                ("issues", "tsv"),
+                ("stats", "json"),
+            )
+        }
         prepare_corpus(source_format, paths, 5, 1, (0.5, 0.2, 0.3), 0, None, SimpleNamespace(**out))
         questions = [json.loads(line) for line in out["questions"].read_text().splitlines()]
-        split_of = {json.loads(line)["id"]: json.loads(line)["split"] for line in out["documents"].read_text().splitlines()}
+        split_of = {
+            json.loads(line)["id"]: json.loads(line)["split"]
+            for line in out["documents"].read_text().splitlines()
+        }
         assert len(questions) == 6 and all(q["split"] == split_of[q["doc_id"]] for q in questions)
         assert {q["split"] for q in questions} == {"train", "dev", "test"}
         passages = [json.loads(line) for line in out["passages"].read_text().splitlines()]
-        assert all(documents[p["doc_id"]][p["start"]:p["end"]] == p["text"] for p in passages)
+        assert all(documents[p["doc_id"]][p["start"] : p["end"]] == p["text"] for p in passages)
     assert "answer_start re-located\t6" in (tmp_path / "jsonl" / "issues.tsv").read_text()
 
 
@@ -291,9 +557,13 @@ def test_fusion_weight_is_chosen_on_dev_questions():
     bm25 = Fixed({"a?": [(0, 9.0), (1, 5.0), (2, 1.0)], "b?": [(1, 9.0), (2, 5.0), (0, 4.0)]})
     dense = Fixed({"a?": [(2, 0.9), (1, 0.8), (0, 0.1)], "b?": [(0, 0.9), (2, 0.8), (1, 0.5)]})
     dev = [Question("qa", "a?", "d0", []), Question("qb", "b?", "d1", [])]
-    table = tune_fusion_weight(dev, {"bm25": bm25, "dense": dense}, {"dense": "dense", "candidates": 3}, ["d0", "d1", "d2"])
+    table = tune_fusion_weight(
+        dev, {"bm25": bm25, "dense": dense}, {"dense": "dense", "candidates": 3}, ["d0", "d1", "d2"]
+    )
     chosen = table[table["chosen"]].iloc[0]
     assert chosen["dev_mrr@10"] == 1.0 and chosen["bm25_weight"] > 0.5
     assert table.loc[table["bm25_weight"] == 0.0, "dev_mrr@10"].iloc[0] < 1.0
     with pytest.raises(ValueError, match="dev split is empty"):
-        tune_fusion_weight([], {"bm25": bm25, "dense": dense}, {"dense": "dense", "candidates": 3}, ["d0"])
+        tune_fusion_weight(
+            [], {"bm25": bm25, "dense": dense}, {"dense": "dense", "candidates": 3}, ["d0"]
+        )

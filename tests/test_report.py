@@ -9,19 +9,31 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, snakemake
+
 from medlab.report.tables import html_table
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 
 def test_html_table_marks_best_and_formats():
-    frame = pd.DataFrame({"variant": ["a", "b", "<c>"], "auroc": [0.91234, 0.95, float("nan")], "loss": [0.3, 0.1, 0.2]})
+    frame = pd.DataFrame(
+        {
+            "variant": ["a", "b", "<c>"],
+            "auroc": [0.91234, 0.95, float("nan")],
+            "loss": [0.3, 0.1, 0.2],
+        }
+    )
     html = html_table(frame, best={"auroc": "max", "loss": "min"}, digits=3)
     assert '<td class="best">0.950</td>' in html and '<td class="best">0.100</td>' in html
     assert "0.912" in html and "not computed" in html and "&lt;c&gt;" in html
@@ -31,7 +43,9 @@ def test_html_table_marks_best_and_formats():
 def test_not_computed_cells_show_their_reason():
     frame = pd.DataFrame({"auroc": [float("nan"), 0.8], "auroc_note": ["all 5 answers wrong", ""]})
     html = html_table(frame)
-    assert "not computed: all 5 answers wrong" in html and "auroc_note" not in html and "0.800" in html
+    assert (
+        "not computed: all 5 answers wrong" in html and "auroc_note" not in html and "0.800" in html
+    )
 
 
 @pytest.mark.slow
@@ -39,9 +53,20 @@ def test_report_is_self_contained_and_small(tiny_run):
     workflow, _ = tiny_run
     page = (workflow / "results/report/index.html").read_text()
     assert (workflow / "results/report/index.html").stat().st_size < 10 * 2**20
-    assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page.split("<body>")[1].split("Data provenance")[0]
+    assert (
+        "http://" not in page.replace("http://www.w3.org", "")
+        and "https://" not in page.split("<body>")[1].split("Data provenance")[0]
+    )
     assert "<script" not in page
-    for text in ("Preset", "Git commit", "Device", "Data provenance", "Wall time per rule", "Rows used and dropped", "qc-b3db"):
+    for text in (
+        "Preset",
+        "Git commit",
+        "Device",
+        "Data provenance",
+        "Wall time per rule",
+        "Rows used and dropped",
+        "qc-b3db",
+    ):
         assert text in page
 
 
@@ -60,7 +85,9 @@ def _browser():
     options.binary_location = chromium
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={Path(os.environ.get('TMPDIR', '/tmp')) / f'medlab-chromium-{os.getpid()}'}")
+    options.add_argument(
+        f"--user-data-dir={Path(os.environ.get('TMPDIR', '/tmp')) / f'medlab-chromium-{os.getpid()}'}"
+    )
     options.add_argument("--window-size=1280,900")
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(service=Service(driver_path), options=options)
@@ -81,14 +108,20 @@ def test_report_renders_in_headless_chromium(tiny_run):
             assert any(h.startswith(expected) for h in headings), headings
         images = browser.find_elements(By.TAG_NAME, "img")
         assert images
-        widths = [browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) for img in images]
+        widths = [
+            browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img)
+            for img in images
+        ]
         assert all(width and width > 0 for width in widths), widths
-        events = [json.loads(entry["message"])["message"] for entry in browser.get_log("performance")]
+        events = [
+            json.loads(entry["message"])["message"] for entry in browser.get_log("performance")
+        ]
         # requests made by the report page (the browser's own start page is not ours)
         requests = [
             event["params"]["request"]["url"]
             for event in events
-            if event["method"] == "Network.requestWillBeSent" and event["params"].get("documentURL") == page_url
+            if event["method"] == "Network.requestWillBeSent"
+            and event["params"].get("documentURL") == page_url
         ]
         assert page_url in requests
         outside = [url for url in requests if not url.startswith(("file://", "data:"))]
@@ -107,7 +140,11 @@ def _full_page_screenshot(browser, path: Path) -> None:
     size = metrics["cssContentSize"]
     shot = browser.execute_cdp_cmd(
         "Page.captureScreenshot",
-        {"format": "png", "captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}},
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+        },
     )
     path.write_bytes(base64.b64decode(shot["data"]))
 
@@ -115,7 +152,9 @@ def _full_page_screenshot(browser, path: Path) -> None:
 @pytest.mark.slow
 def test_snakemake_report_zip(tiny_run):
     workflow, env = tiny_run
-    result = snakemake(workflow, "--report", "report.zip", "--configfile", "presets/tiny.yaml", env=env)
+    result = snakemake(
+        workflow, "--report", "report.zip", "--configfile", "presets/tiny.yaml", env=env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     with zipfile.ZipFile(workflow / "report.zip") as archive:
         names = archive.namelist()

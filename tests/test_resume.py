@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import copy_workflow, snakemake
 
 PRESET = """
@@ -35,9 +34,22 @@ def test_killed_training_resumes_to_identical_metrics(tmp_path, data_mirror):
     killed = copy_workflow(tmp_path / "killed")
     (killed / "resume.yaml").write_text(PRESET)
     run_dir = killed / "results/gnn/b3db/random/gat_edge/seed0"
-    command = [str(Path(sys.executable).with_name("snakemake")), "--cores", "1", TARGET, "--configfile", "resume.yaml"]
-    process = subprocess.Popen(command, cwd=killed, env={**os.environ, **env}, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        str(Path(sys.executable).with_name("snakemake")),
+        "--cores",
+        "1",
+        TARGET,
+        "--configfile",
+        "resume.yaml",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=killed,
+        env={**os.environ, **env},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     checkpoint = run_dir / "checkpoint.pt"
     while time.monotonic() < deadline and process.poll() is None:
@@ -51,12 +63,22 @@ def test_killed_training_resumes_to_identical_metrics(tmp_path, data_mirror):
     assert checkpoint.exists() and not (run_dir / "history.tsv").exists()
 
     # what a user does after a killed run: release the lock, rerun incomplete jobs
-    assert snakemake(killed, "--unlock", TARGET, "--configfile", "resume.yaml", env=env).returncode == 0
-    rerun = snakemake(killed, "--cores", "1", TARGET, "--configfile", "resume.yaml", "--rerun-incomplete", env=env)
+    assert (
+        snakemake(killed, "--unlock", TARGET, "--configfile", "resume.yaml", env=env).returncode
+        == 0
+    )
+    rerun = snakemake(
+        killed, "--cores", "1", TARGET, "--configfile", "resume.yaml", "--rerun-incomplete", env=env
+    )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     train_log = (killed / "logs/gnn/b3db/random/gat_edge/seed0/train.log").read_text()
     assert "resumed from checkpoint" in train_log
-    resumed_metrics, reference_metrics = (json.loads(p.read_text()) for p in (run_dir / "metrics.json", reference / TARGET))
-    resumed_metrics.pop("train_seconds"), reference_metrics.pop("train_seconds")  # wall time differs, nothing else may
+    resumed_metrics, reference_metrics = (
+        json.loads(p.read_text()) for p in (run_dir / "metrics.json", reference / TARGET)
+    )
+    (
+        resumed_metrics.pop("train_seconds"),
+        reference_metrics.pop("train_seconds"),
+    )  # wall time differs, nothing else may
     assert resumed_metrics == reference_metrics
     assert not checkpoint.exists()

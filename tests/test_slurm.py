@@ -10,7 +10,6 @@ import re
 from collections import Counter
 
 import pytest
-
 import slurm_cluster
 from conftest import copy_workflow, snakemake
 
@@ -19,12 +18,33 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 # each job costs a status poll; 5 s instead of the plugin's 40 s keeps the test short
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "5"]
 TINY_JOBS = Counter(
-    {"data_export_packaged": 1, "gnn_featurize": 1, "gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1,
-     "attention_importance": 1, "attention_pruning": 1, "attention_extract": 4, "attention_cost": 2, "attention_analyze": 1,
-     "rag_corpus": 1, "rag_index_bm25": 1, "rag_index_dense": 2, "rag_train_retriever": 1, "rag_train_reader": 1,
-     "rag_retrieve": 1, "rag_read": 2, "rag_evaluate": 1,
-     "multilabel_data": 1, "multilabel_tokenize": 1, "multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1,
-     "report": 1}
+    {
+        "data_export_packaged": 1,
+        "gnn_featurize": 1,
+        "gnn_split": 1,
+        "gnn_train": 3,
+        "gnn_evaluate": 3,
+        "gnn_aggregate": 1,
+        "attention_importance": 1,
+        "attention_pruning": 1,
+        "attention_extract": 4,
+        "attention_cost": 2,
+        "attention_analyze": 1,
+        "rag_corpus": 1,
+        "rag_index_bm25": 1,
+        "rag_index_dense": 2,
+        "rag_train_retriever": 1,
+        "rag_train_reader": 1,
+        "rag_retrieve": 1,
+        "rag_read": 2,
+        "rag_evaluate": 1,
+        "multilabel_data": 1,
+        "multilabel_tokenize": 1,
+        "multilabel_train": 2,
+        "multilabel_evaluate": 2,
+        "multilabel_aggregate": 1,
+        "report": 1,
+    }
 )
 
 GPU_RULES = {"gnn_train", "rag_train_reader", "rag_train_retriever"}
@@ -58,8 +78,16 @@ def test_tiny_preset_runs_every_job_through_slurm_with_gpu_requests(slurm, tmp_p
     (workflow / "gpu.yaml").write_text(f"gnn:\n{gpu}rag:\n{gpu}")
     known = {job["JobId"] for job in slurm_cluster.jobs()}
     result = snakemake(
-        workflow, "--profile", "profiles/slurm", *FAST_POLLING, "report", "--configfile", "presets/tiny.yaml", "gpu.yaml",
-        env={"MEDLAB_DATA_MIRROR": str(data_mirror)}, timeout=1200,
+        workflow,
+        "--profile",
+        "profiles/slurm",
+        *FAST_POLLING,
+        "report",
+        "--configfile",
+        "presets/tiny.yaml",
+        "gpu.yaml",
+        env={"MEDLAB_DATA_MIRROR": str(data_mirror)},
+        timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     submitted = [job for job in slurm_cluster.jobs() if job["JobId"] not in known]
@@ -78,8 +106,15 @@ def test_failed_slurm_job_fails_the_run_and_shows_its_log(slurm, tmp_path, data_
     workflow = copy_workflow(tmp_path / "workflow")
     (workflow / "bad.yaml").write_text("datasets:\n  bbbp:\n    sha256: " + "ab" * 32 + "\n")
     result = snakemake(
-        workflow, "--profile", "profiles/slurm", *FAST_POLLING, "results/data/bbbp/BBBP.csv", "--configfile", "bad.yaml",
-        env={"MEDLAB_DATA_MIRROR": str(data_mirror)}, timeout=600,
+        workflow,
+        "--profile",
+        "profiles/slurm",
+        *FAST_POLLING,
+        "results/data/bbbp/BBBP.csv",
+        "--configfile",
+        "bad.yaml",
+        env={"MEDLAB_DATA_MIRROR": str(data_mirror)},
+        timeout=600,
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0

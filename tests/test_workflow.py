@@ -8,7 +8,6 @@ from collections import Counter
 
 import pandas as pd
 import pytest
-
 from conftest import snakemake
 
 PRESETS = [None, "presets/tiny.yaml", "presets/benchmark.yaml", "presets/paper.yaml"]
@@ -46,7 +45,13 @@ def test_config_error_fails_before_any_job(workflow, preset_text, key):
 
 
 def test_download_rule_uses_the_mirror(workflow, data_mirror):
-    result = snakemake(workflow, "--cores", "1", "results/data/bbbp/BBBP.csv", env={"MEDLAB_DATA_MIRROR": str(data_mirror)})
+    result = snakemake(
+        workflow,
+        "--cores",
+        "1",
+        "results/data/bbbp/BBBP.csv",
+        env={"MEDLAB_DATA_MIRROR": str(data_mirror)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     data = pd.read_csv(workflow / "results/data/bbbp/BBBP.csv")
     assert len(data) == 2050 and list(data.columns) == ["num", "name", "p_np", "smiles"]
@@ -56,7 +61,12 @@ def test_download_rule_uses_the_mirror(workflow, data_mirror):
 def test_download_checksum_mismatch_fails_clearly_and_leaves_no_file(workflow, data_mirror):
     (workflow / "bad.yaml").write_text("datasets:\n  bbbp:\n    sha256: " + "ab" * 32 + "\n")
     result = snakemake(
-        workflow, "--cores", "1", "results/data/bbbp/BBBP.csv", "--configfile", "bad.yaml",
+        workflow,
+        "--cores",
+        "1",
+        "results/data/bbbp/BBBP.csv",
+        "--configfile",
+        "bad.yaml",
         env={"MEDLAB_DATA_MIRROR": str(data_mirror)},
     )
     assert result.returncode != 0
@@ -68,7 +78,9 @@ def test_download_checksum_mismatch_fails_clearly_and_leaves_no_file(workflow, d
 
 def planned_jobs(workflow, env, *extra) -> Counter:
     """Rule name -> number of jobs a dry run of the report plans."""
-    result = snakemake(workflow, "-n", "report", "--configfile", "presets/tiny.yaml", *extra, env=env)
+    result = snakemake(
+        workflow, "-n", "report", "--configfile", "presets/tiny.yaml", *extra, env=env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return Counter(re.findall(r"^(?:local)?rule (\w+):", result.stdout, flags=re.MULTILINE))
 
@@ -95,21 +107,63 @@ def test_rerun_without_change_schedules_nothing(tiny_run):
 @pytest.mark.parametrize(
     "edit, expected",
     [
-        ("gnn:\n  defaults:\n    lr: 0.002\n", {"gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1}),
-        ("gnn:\n  variants:\n    gcn: {hidden: 16}\n", {"gnn_train": 1, "gnn_evaluate": 1, "gnn_aggregate": 1, "report": 1}),
-        ("gnn:\n  seeds: [0, 1]\n", {"gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1}),
+        (
+            "gnn:\n  defaults:\n    lr: 0.002\n",
+            {"gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1},
+        ),
+        (
+            "gnn:\n  variants:\n    gcn: {hidden: 16}\n",
+            {"gnn_train": 1, "gnn_evaluate": 1, "gnn_aggregate": 1, "report": 1},
+        ),
+        (
+            "gnn:\n  seeds: [0, 1]\n",
+            {"gnn_split": 1, "gnn_train": 3, "gnn_evaluate": 3, "gnn_aggregate": 1, "report": 1},
+        ),
         ("report:\n  title: another title\n", {"report": 1}),
-        ("attention:\n  pruning:\n    quality_threshold: 0.9\n", {"attention_analyze": 1, "report": 1}),
-        ("attention:\n  cost:\n    heads_per_layer: [1, 6, 12]\n", {"attention_cost": 1, "attention_analyze": 1, "report": 1}),
-        ("multilabel:\n  grid:\n    batch_size: [16, 8]\n",
-         {"multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1, "report": 1}),
-        ("multilabel:\n  training:\n    epochs: 2\n",
-         {"multilabel_train": 2, "multilabel_evaluate": 2, "multilabel_aggregate": 1, "report": 1}),
+        (
+            "attention:\n  pruning:\n    quality_threshold: 0.9\n",
+            {"attention_analyze": 1, "report": 1},
+        ),
+        (
+            "attention:\n  cost:\n    heads_per_layer: [1, 6, 12]\n",
+            {"attention_cost": 1, "attention_analyze": 1, "report": 1},
+        ),
+        (
+            "multilabel:\n  grid:\n    batch_size: [16, 8]\n",
+            {
+                "multilabel_train": 2,
+                "multilabel_evaluate": 2,
+                "multilabel_aggregate": 1,
+                "report": 1,
+            },
+        ),
+        (
+            "multilabel:\n  training:\n    epochs: 2\n",
+            {
+                "multilabel_train": 2,
+                "multilabel_evaluate": 2,
+                "multilabel_aggregate": 1,
+                "report": 1,
+            },
+        ),
         ("rag:\n  top_k: [3, 5]\n", {"rag_read": 2, "rag_evaluate": 1, "report": 1}),
-        ("rag:\n  hybrid:\n    rrf_constant: 10\n", {"rag_retrieve": 1, "rag_read": 2, "rag_evaluate": 1, "report": 1}),
+        (
+            "rag:\n  hybrid:\n    rrf_constant: 10\n",
+            {"rag_retrieve": 1, "rag_read": 2, "rag_evaluate": 1, "report": 1},
+        ),
     ],
-    ids=["gnn-lr", "one-variant", "new-seed", "report-title", "attention-threshold", "attention-new-cost-point",
-         "multilabel-new-grid-cells", "multilabel-epochs", "rag-top-k", "rag-fusion"],
+    ids=[
+        "gnn-lr",
+        "one-variant",
+        "new-seed",
+        "report-title",
+        "attention-threshold",
+        "attention-new-cost-point",
+        "multilabel-new-grid-cells",
+        "multilabel-epochs",
+        "rag-top-k",
+        "rag-fusion",
+    ],
 )
 def test_config_edit_reruns_only_what_depends_on_it(tiny_run, edit, expected):
     workflow, env = tiny_run
@@ -133,14 +187,29 @@ def test_hoc_sentence_units_end_to_end(workflow, data_mirror):
     """Sentences of the real Hallmarks of Cancer archive train one cell; evaluation is per abstract."""
     (workflow / "hoc_sentences.yaml").write_text(HOC_SENTENCES)
     env = {"MEDLAB_DATA_MIRROR": str(data_mirror)}
-    result = snakemake(workflow, "--cores", "2", "results/multilabel/summary/grid.tsv", "--configfile", "hoc_sentences.yaml", env=env)
+    result = snakemake(
+        workflow,
+        "--cores",
+        "2",
+        "results/multilabel/summary/grid.tsv",
+        "--configfile",
+        "hoc_sentences.yaml",
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     root = workflow / "results/multilabel/hoc"
-    table, sentences = (pd.read_csv(root / name, sep="\t", dtype=str, keep_default_na=False) for name in ("table.tsv", "sentences.tsv"))
+    table, sentences = (
+        pd.read_csv(root / name, sep="\t", dtype=str, keep_default_na=False)
+        for name in ("table.tsv", "sentences.tsv")
+    )
     assert set(sentences["document"]) == set(table["id"]) and len(sentences) > 5 * len(table)
-    predictions = pd.read_csv(root / "runs/bs128_lr0.0003_weighted_bce_seed0/predictions.tsv", sep="\t", dtype={"id": str})
+    predictions = pd.read_csv(
+        root / "runs/bs128_lr0.0003_weighted_bce_seed0/predictions.tsv", sep="\t", dtype={"id": str}
+    )
     split = json.loads((root / "split.json").read_text())
-    assert predictions["id"].tolist() == table["id"].iloc[split["val"] + split["test"]].tolist()  # one row per abstract
+    assert (
+        predictions["id"].tolist() == table["id"].iloc[split["val"] + split["test"]].tolist()
+    )  # one row per abstract
     grid = pd.read_csv(workflow / "results/multilabel/summary/grid.tsv", sep="\t")
     assert grid["training_units"].iloc[0] > 5 * 0.8 * len(table)
     assert 0.5 < grid["macro_roc_auc@at_0.5"].iloc[0] <= 1.0

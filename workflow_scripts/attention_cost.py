@@ -17,8 +17,13 @@ model, tokenizer = load_encoder(snakemake.params.model)
 model.to(device)
 sentences = read_sentences(snakemake.input.sentences, snakemake.params.max_sentences).sentences
 result = measure_cost(
-    model, tokenizer, sentences, int(snakemake.wildcards.heads), snakemake.params.batch_size,
-    snakemake.params.max_length, snakemake.params.repeats,
+    model,
+    tokenizer,
+    sentences,
+    int(snakemake.wildcards.heads),
+    snakemake.params.batch_size,
+    snakemake.params.max_length,
+    snakemake.params.repeats,
 )
 result["device"] = str(device)
 if device.type == "cuda":

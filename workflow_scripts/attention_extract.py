@@ -22,11 +22,21 @@ for position, index in enumerate(snakemake.params.heatmap_sentences):
             f"config key attention.heatmap_sentences[{position}]: sentence {index} does not exist; "
             f"{snakemake.input.sentences} has {len(sentence_set.sentences)} sentences"
         )
-importance = pd.read_csv(snakemake.input.importance, sep="\t") if "importance" in snakemake.input.keys() else None
+importance = (
+    pd.read_csv(snakemake.input.importance, sep="\t")
+    if "importance" in snakemake.input.keys()
+    else None
+)
 disabled = choose_disabled_heads(snakemake.params.disabled, model, importance)
 result = extract_condition(
-    model, tokenizer, sentence_set.sentences, disabled, condition in ("positions_removed", "both"),
-    snakemake.params.max_length, snakemake.params.batch_size, keep_maps=snakemake.params.heatmap_sentences,
+    model,
+    tokenizer,
+    sentence_set.sentences,
+    disabled,
+    condition in ("positions_removed", "both"),
+    snakemake.params.max_length,
+    snakemake.params.batch_size,
+    keep_maps=snakemake.params.heatmap_sentences,
 )
 with atomic_path(snakemake.output.heads) as tmp:
     result["heads"].assign(condition=condition).to_parquet(tmp, index=False)
@@ -36,9 +46,13 @@ with atomic_path(snakemake.output.maps) as tmp, open(tmp, "wb") as handle:
     np.savez_compressed(handle, **{f"sentence_{i}": array for i, array in result["maps"].items()})
 write_json(
     {
-        "model": snakemake.params.model, "condition": condition, "disabled_heads": [list(h) for h in disabled],
-        "positions_removed": condition in ("positions_removed", "both"), "sentences": len(sentence_set.sentences),
-        "empty_lines_skipped": sentence_set.skipped_empty, "truncated": result["truncated"],
+        "model": snakemake.params.model,
+        "condition": condition,
+        "disabled_heads": [list(h) for h in disabled],
+        "positions_removed": condition in ("positions_removed", "both"),
+        "sentences": len(sentence_set.sentences),
+        "empty_lines_skipped": sentence_set.skipped_empty,
+        "truncated": result["truncated"],
         "tokens": {str(i): tokens for i, tokens in result["tokens"].items()},
     },
     snakemake.output.info,

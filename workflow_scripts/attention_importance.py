@@ -12,5 +12,7 @@ device = select_device(snakemake.threads, snakemake.params.device)
 model, tokenizer = load_encoder(snakemake.params.model)
 model.to(device)
 sentences = read_sentences(snakemake.input.sentences, snakemake.params.max_sentences).sentences
-importance = head_importance(model, tokenizer, sentences, snakemake.params.max_length, snakemake.params.batch_size)
+importance = head_importance(
+    model, tokenizer, sentences, snakemake.params.max_length, snakemake.params.batch_size
+)
 write_tsv(importance, snakemake.output.importance, float_format="%.6g")

@@ -15,5 +15,13 @@ model, tokenizer = load_encoder(snakemake.params.model)
 model.to(device)
 sentences = read_sentences(snakemake.input.sentences, snakemake.params.max_sentences).sentences
 importance = pd.read_csv(snakemake.input.importance, sep="\t")
-curves = pruning_curves(model, tokenizer, sentences, importance, snakemake.params.fractions, snakemake.params.max_length, snakemake.params.batch_size)
+curves = pruning_curves(
+    model,
+    tokenizer,
+    sentences,
+    importance,
+    snakemake.params.fractions,
+    snakemake.params.max_length,
+    snakemake.params.batch_size,
+)
 write_tsv(curves, snakemake.output.curves, float_format="%.6g")

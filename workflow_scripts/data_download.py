@@ -11,5 +11,7 @@ dataset = UrlDataset(
     filename=snakemake.wildcards.filename,
     sha256=snakemake.params.sha256,
 )
-record = fetch_url_dataset(dataset, snakemake.output.data, mirror=resolve_mirror(snakemake.config.get("data_mirror")))
+record = fetch_url_dataset(
+    dataset, snakemake.output.data, mirror=resolve_mirror(snakemake.config.get("data_mirror"))
+)
 write_json(record, snakemake.output.provenance)

@@ -3,7 +3,14 @@ split it with iterative stratification and write label statistics."""
 
 from medlab.io import write_json, write_tsv
 from medlab.logs import configure_logging
-from medlab.multilabel.data import clean_table, label_matrix, label_statistics, read_hallmarks_zip, stratified_split, to_tsv_frame
+from medlab.multilabel.data import (
+    clean_table,
+    label_matrix,
+    label_statistics,
+    read_hallmarks_zip,
+    stratified_split,
+    to_tsv_frame,
+)
 from medlab.multilabel.synthetic import LABELS, generate_notes
 
 configure_logging(snakemake.log[0])

@@ -7,6 +7,8 @@ from medlab.logs import configure_logging
 from medlab.multilabel.evaluate import evaluate_predictions
 
 configure_logging(snakemake.log[0])
-metrics, per_class = evaluate_predictions(pd.read_csv(snakemake.input.predictions, sep="\t"), read_json(snakemake.input.labels))
+metrics, per_class = evaluate_predictions(
+    pd.read_csv(snakemake.input.predictions, sep="\t"), read_json(snakemake.input.labels)
+)
 write_json(metrics, snakemake.output.metrics)
 write_tsv(per_class, snakemake.output.per_class, float_format="%.6g")

@@ -13,7 +13,12 @@ from medlab.pretrained import load_pretrained
 
 configure_logging(snakemake.log[0])
 tokenizer = load_pretrained(AutoTokenizer, snakemake.params.model)
-dataset = tokenize_table(read_table(snakemake.input.table), read_json(snakemake.input.labels), tokenizer, int(snakemake.wildcards.max_length))
+dataset = tokenize_table(
+    read_table(snakemake.input.table),
+    read_json(snakemake.input.labels),
+    tokenizer,
+    int(snakemake.wildcards.max_length),
+)
 # save next to the target, then rename: a killed job leaves no directory that looks complete
 final = Path(snakemake.output.tokens)
 partial = final.with_name(final.name + ".part")

@@ -10,12 +10,21 @@ from medlab.multilabel.train import FineTuneSpec
 configure_logging(snakemake.log[0])
 device = select_device(snakemake.threads, snakemake.params.device)
 spec = FineTuneSpec(
-    batch_size=int(snakemake.wildcards.batch_size), lr=float(snakemake.wildcards.lr), loss=snakemake.wildcards.loss,
+    batch_size=int(snakemake.wildcards.batch_size),
+    lr=float(snakemake.wildcards.lr),
+    loss=snakemake.wildcards.loss,
     **snakemake.params.training,
 )
 run_cell(
-    snakemake.params.model, snakemake.input.tokens, read_table(snakemake.input.table), read_json(snakemake.input.split),
-    read_json(snakemake.input.labels), spec, int(snakemake.wildcards.seed), device, snakemake.output,
+    snakemake.params.model,
+    snakemake.input.tokens,
+    read_table(snakemake.input.table),
+    read_json(snakemake.input.split),
+    read_json(snakemake.input.labels),
+    spec,
+    int(snakemake.wildcards.seed),
+    device,
+    snakemake.output,
     # sentences roll up to their abstract: it has no hallmark only when none of its sentences has one
     empty_label=NO_HALLMARK if snakemake.params.unit == "sentence" else None,
 )

@@ -6,5 +6,11 @@ from medlab.rag.stages import read_stage
 
 configure_logging(snakemake.log[0])
 device = select_device(snakemake.threads, snakemake.params.device)
-read_stage(snakemake.wildcards.reader, snakemake.params.model, snakemake.input, dict(snakemake.params), device,
-           snakemake.output.answers)
+read_stage(
+    snakemake.wildcards.reader,
+    snakemake.params.model,
+    snakemake.input,
+    dict(snakemake.params),
+    device,
+    snakemake.output.answers,
+)

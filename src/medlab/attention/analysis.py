@@ -37,7 +37,7 @@ def paired_tests(heads: pd.DataFrame, reference: str = "original") -> pd.DataFra
     ``heads`` is the tidy table of all conditions (column ``condition``).
     """
     rows = []
-    for scope, by_layer in (("all layers", False), ("layer", True)):
+    for by_layer in (False, True):
         table = per_sentence(heads, by_layer)
         base = table[table.condition == reference]
         for name in [c for c in table.condition.unique() if c != reference]:
@@ -53,14 +53,24 @@ def paired_tests(heads: pd.DataFrame, reference: str = "original") -> pd.DataFra
                     else:
                         result = stats.wilcoxon(part[metric], part[f"{metric}_ref"])
                         statistic, p_value = float(result.statistic), float(result.pvalue)
-                    rows.append({
-                        "condition": name, "metric": metric, "layer": layer if by_layer else "all",
-                        "n_sentences": len(part), "mean_original": part[f"{metric}_ref"].mean(),
-                        "mean_condition": part[metric].mean(), "median_difference": float(np.median(diff)),
-                        "wilcoxon_W": statistic, "p_value": p_value, "rank_biserial": rank_biserial(diff),
-                    })
+                    rows.append(
+                        {
+                            "condition": name,
+                            "metric": metric,
+                            "layer": layer if by_layer else "all",
+                            "n_sentences": len(part),
+                            "mean_original": part[f"{metric}_ref"].mean(),
+                            "mean_condition": part[metric].mean(),
+                            "median_difference": float(np.median(diff)),
+                            "wilcoxon_W": statistic,
+                            "p_value": p_value,
+                            "rank_biserial": rank_biserial(diff),
+                        }
+                    )
     frame = pd.DataFrame(rows)
-    frame["p_adjusted_bh"] = stats.false_discovery_control(frame["p_value"].to_numpy()) if len(frame) else []
+    frame["p_adjusted_bh"] = (
+        stats.false_discovery_control(frame["p_value"].to_numpy()) if len(frame) else []
+    )
     return frame
 
 
@@ -69,10 +79,18 @@ def condition_summary(heads: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame
     layer's mean hidden-state change."""
     sentence_means = per_sentence(heads, by_layer=False)
     summary = sentence_means.groupby("condition", sort=False).agg(
-        entropy_mean=("entropy", "mean"), entropy_min=("entropy", "min"), entropy_max=("entropy", "max"),
-        distance_mean=("distance", "mean"), distance_min=("distance", "min"), distance_max=("distance", "max"),
+        entropy_mean=("entropy", "mean"),
+        entropy_min=("entropy", "min"),
+        entropy_max=("entropy", "max"),
+        distance_mean=("distance", "mean"),
+        distance_min=("distance", "min"),
+        distance_max=("distance", "max"),
     )
-    last = hidden[hidden.layer == hidden.layer.max()].groupby("condition", sort=False)[["cosine_change", "relative_l2"]].mean()
+    last = (
+        hidden[hidden.layer == hidden.layer.max()]
+        .groupby("condition", sort=False)[["cosine_change", "relative_l2"]]
+        .mean()
+    )
     return summary.join(last.add_prefix("last_layer_")).reset_index()
 
 
@@ -84,9 +102,14 @@ def plot_distributions(heads: pd.DataFrame, conditions: list[str], path) -> None
     width = 0.8 / len(conditions)
     for ax, (metric, label) in zip(axes, METRICS.items()):
         for index, name in enumerate(conditions):
-            data = [table[(table.condition == name) & (table.layer == layer)][metric] for layer in layers]
+            data = [
+                table[(table.condition == name) & (table.layer == layer)][metric]
+                for layer in layers
+            ]
             positions = np.array(layers) + (index - (len(conditions) - 1) / 2) * width
-            boxes = ax.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True, showfliers=False)
+            boxes = ax.boxplot(
+                data, positions=positions, widths=width * 0.9, patch_artist=True, showfliers=False
+            )
             for box in boxes["boxes"]:
                 box.set(facecolor=PALETTE[index % len(PALETTE)], alpha=0.75)
             ax.plot([], [], color=PALETTE[index % len(PALETTE)], lw=6, label=name)
@@ -100,7 +123,11 @@ def plot_hidden_change(hidden: pd.DataFrame, conditions: list[str], path) -> Non
     """Mean 1 - cosine and relative L2 change of hidden states per layer (0 = embeddings)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for index, name in enumerate(c for c in conditions if c != "original"):
-        part = hidden[hidden.condition == name].groupby("layer")[["cosine_change", "relative_l2"]].mean()
+        part = (
+            hidden[hidden.condition == name]
+            .groupby("layer")[["cosine_change", "relative_l2"]]
+            .mean()
+        )
         colour = PALETTE[(index + 1) % len(PALETTE)]
         axes[0].plot(part.index, part.cosine_change, marker="o", color=colour, label=name)
         axes[1].plot(part.index, part.relative_l2, marker="o", color=colour, label=name)
@@ -110,14 +137,20 @@ def plot_hidden_change(hidden: pd.DataFrame, conditions: list[str], path) -> Non
     save_figure(fig, path)
 
 
-def plot_heatmaps(maps: dict[str, dict], tokens: dict[int, list[str]], conditions: list[str], layer: int, path) -> None:
+def plot_heatmaps(
+    maps: dict[str, dict], tokens: dict[int, list[str]], conditions: list[str], layer: int, path
+) -> None:
     """Head-averaged attention of ``layer`` for selected sentences (columns) x conditions (rows),
     all on one colour scale. ``maps[condition][sentence]``: (layers, heads, t, t) arrays."""
     sentences = sorted(tokens)
     averaged = {(c, s): maps[c][s][layer].mean(0) for c in conditions for s in sentences}
     vmax = max(float(a.max()) for a in averaged.values())
     fig, axes = plt.subplots(
-        len(conditions), len(sentences), figsize=(3.4 * len(sentences) + 1, 3.2 * len(conditions)), squeeze=False, layout="constrained"
+        len(conditions),
+        len(sentences),
+        figsize=(3.4 * len(sentences) + 1, 3.2 * len(conditions)),
+        squeeze=False,
+        layout="constrained",
     )
     image = None
     for row, name in enumerate(conditions):
@@ -135,16 +168,30 @@ def plot_heatmaps(maps: dict[str, dict], tokens: dict[int, list[str]], condition
                 ax.set_ylabel(f"{name}\nquery token", fontsize=8)
             if row == len(conditions) - 1:
                 ax.set_xlabel("key token", fontsize=8)
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label=f"attention weight (layer {layer}, mean over heads)")
+    fig.colorbar(
+        image,
+        ax=axes.ravel().tolist(),
+        shrink=0.6,
+        label=f"attention weight (layer {layer}, mean over heads)",
+    )
     save_figure(fig, path)
 
 
 def plot_pruning(curves: pd.DataFrame, threshold: float, path) -> None:
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for index, (band, part) in enumerate(curves.groupby("band", sort=False)):
-        ax.plot(part.fraction * 100, part.quality, marker="o", color=PALETTE[index % len(PALETTE)], label=f"{band} ({part.layers.iloc[0]})")
+        ax.plot(
+            part.fraction * 100,
+            part.quality,
+            marker="o",
+            color=PALETTE[index % len(PALETTE)],
+            label=f"{band} ({part.layers.iloc[0]})",
+        )
     ax.axhline(threshold, color="grey", ls=":", lw=0.9, label=f"threshold {threshold}")
-    ax.set(xlabel="heads pruned in band (%, least important first)", ylabel="quality retained (cosine to unpruned)")
+    ax.set(
+        xlabel="heads pruned in band (%, least important first)",
+        ylabel="quality retained (cosine to unpruned)",
+    )
     ax.legend(fontsize=7)
     save_figure(fig, path)
 
@@ -154,7 +201,9 @@ def plot_cost(cost: pd.DataFrame, path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
     axes[0].plot(cost.heads_per_layer, cost.latency_ms_median, marker="o")
     axes[0].set(xlabel="heads per layer", ylabel="latency per batch (ms, median)")
-    axes[1].plot(cost.heads_per_layer, cost.attention_parameters / 1e6, marker="o", color=PALETTE[1])
+    axes[1].plot(
+        cost.heads_per_layer, cost.attention_parameters / 1e6, marker="o", color=PALETTE[1]
+    )
     axes[1].set(xlabel="heads per layer", ylabel="attention parameters (millions)")
     axes[2].plot(cost.heads_per_layer, cost.max_rss_mb, marker="o", color=PALETTE[2])
     axes[2].set(xlabel="heads per layer", ylabel="peak memory of the job (MB, max RSS)")

@@ -22,12 +22,24 @@ def attention_flops(model, tokens: int, heads_per_layer: int) -> int:
     d = model.config.hidden_size
     head_dim = d // n_heads
     width = heads_per_layer * head_dim
-    per_layer = 3 * tokens * d * width + 2 * heads_per_layer * tokens * tokens * head_dim + tokens * width * d
+    per_layer = (
+        3 * tokens * d * width
+        + 2 * heads_per_layer * tokens * tokens * head_dim
+        + tokens * width * d
+    )
     return int(2 * per_layer * n_layers)
 
 
 @torch.no_grad()
-def measure_cost(model, tokenizer, sentences: list[str], heads_per_layer: int, batch_size: int, max_length: int, repeats: int) -> dict:
+def measure_cost(
+    model,
+    tokenizer,
+    sentences: list[str],
+    heads_per_layer: int,
+    batch_size: int,
+    max_length: int,
+    repeats: int,
+) -> dict:
     """Prune ``model`` to ``heads_per_layer`` and time ``repeats`` passes over one batch.
 
     Returns parameters (all / attention), attention GFLOPs per batch, and latency
@@ -44,13 +56,17 @@ def measure_cost(model, tokenizer, sentences: list[str], heads_per_layer: int, b
         model(**encoded)
         synchronize()
         timings.append((time.perf_counter() - started) * 1000)
-    attention_params = sum(p.numel() for layer in model.encoder.layer for p in layer.attention.parameters())
+    attention_params = sum(
+        p.numel() for layer in model.encoder.layer for p in layer.attention.parameters()
+    )
     tokens = int(encoded["attention_mask"].sum(-1).float().mean())
     return {
         "heads_per_layer": heads_per_layer,
         "parameters": sum(p.numel() for p in model.parameters()),
         "attention_parameters": attention_params,
-        "attention_gflops_per_batch": attention_flops(model, tokens, heads_per_layer) * len(encoded["input_ids"]) / 1e9,
+        "attention_gflops_per_batch": attention_flops(model, tokens, heads_per_layer)
+        * len(encoded["input_ids"])
+        / 1e9,
         "batch_size": len(encoded["input_ids"]),
         "mean_tokens": tokens,
         "latency_ms_median": float(np.median(timings)),

@@ -52,12 +52,16 @@ def batches(items: list, size: int):
 def tokenize(tokenizer, sentences: list[str], max_length: int, device=None):
     """Padded, truncated batch (on ``device``); also how many sentences were truncated."""
     full_lengths = [len(ids) for ids in tokenizer(sentences, add_special_tokens=True)["input_ids"]]
-    encoded = tokenizer(sentences, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    encoded = tokenizer(
+        sentences, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
     truncated = sum(length > max_length for length in full_lengths)
     return (encoded.to(device) if device is not None else encoded), truncated
 
 
-def head_metrics(attentions: tuple[torch.Tensor, ...], mask: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def head_metrics(
+    attentions: tuple[torch.Tensor, ...], mask: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
     """Entropy and mean distance per sentence, layer and head.
 
     ``attentions``: L tensors (batch, heads, tokens, tokens); ``mask``: (batch, tokens), 1 for
@@ -80,7 +84,9 @@ def head_metrics(attentions: tuple[torch.Tensor, ...], mask: torch.Tensor) -> tu
     )
 
 
-def hidden_change(reference: tuple[torch.Tensor, ...], changed: tuple[torch.Tensor, ...], mask: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def hidden_change(
+    reference: tuple[torch.Tensor, ...], changed: tuple[torch.Tensor, ...], mask: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
     """Per sentence and layer (embeddings = layer 0): mean over real tokens of 1 - cosine,
     and relative L2 ||changed - reference|| / ||reference|| over real tokens.
 
@@ -98,8 +104,14 @@ def hidden_change(reference: tuple[torch.Tensor, ...], changed: tuple[torch.Tens
 
 @torch.no_grad()
 def extract_condition(
-    model, tokenizer, sentences: list[str], disabled: list[tuple[int, int]], remove_positions: bool,
-    max_length: int, batch_size: int, keep_maps: list[int] | None = None,
+    model,
+    tokenizer,
+    sentences: list[str],
+    disabled: list[tuple[int, int]],
+    remove_positions: bool,
+    max_length: int,
+    batch_size: int,
+    keep_maps: list[int] | None = None,
 ) -> dict:
     """Run the model on ``sentences`` in one condition and in the original state.
 
@@ -117,30 +129,53 @@ def extract_condition(
         with condition(model, disabled, remove_positions):
             output = model(**encoded, output_attentions=True, output_hidden_states=True)
         if output.attentions is None or any(a is None for a in output.attentions):
-            raise AttentionUnavailableError("the model returned no attentions; it must be loaded with attn_implementation='eager'")
+            raise AttentionUnavailableError(
+                "the model returned no attentions; it must be loaded with attn_implementation='eager'"
+            )
         mask = encoded["attention_mask"].cpu()
         attentions = tuple(a.cpu() for a in output.attentions)
         entropy, distance = head_metrics(attentions, mask)
         cos_change, rel_l2 = hidden_change(
-            tuple(h.cpu() for h in original.hidden_states), tuple(h.cpu() for h in output.hidden_states), mask
+            tuple(h.cpu() for h in original.hidden_states),
+            tuple(h.cpu() for h in output.hidden_states),
+            mask,
         )
         lengths = mask.sum(-1).tolist()
         for b in range(len(chunk)):
             index = start + b
             for layer in range(entropy.shape[1]):
                 for head in range(entropy.shape[2]):
-                    head_rows.append((index, layer, head, entropy[b, layer, head], distance[b, layer, head], lengths[b]))
+                    head_rows.append(
+                        (
+                            index,
+                            layer,
+                            head,
+                            entropy[b, layer, head],
+                            distance[b, layer, head],
+                            lengths[b],
+                        )
+                    )
             for layer in range(cos_change.shape[1]):
                 hidden_rows.append((index, layer, cos_change[b, layer], rel_l2[b, layer]))
             if index in keep_maps:
                 n = lengths[b]
-                maps[index] = torch.stack([a[b, :, :n, :n] for a in attentions]).numpy().astype(np.float32)
-                map_tokens[index] = tokenizer.convert_ids_to_tokens(encoded["input_ids"][b, :n].tolist())
+                maps[index] = (
+                    torch.stack([a[b, :, :n, :n] for a in attentions]).numpy().astype(np.float32)
+                )
+                map_tokens[index] = tokenizer.convert_ids_to_tokens(
+                    encoded["input_ids"][b, :n].tolist()
+                )
     if truncated_total:
-        log.warning("%d sentence(s) longer than %d tokens were truncated", truncated_total, max_length)
+        log.warning(
+            "%d sentence(s) longer than %d tokens were truncated", truncated_total, max_length
+        )
     return {
-        "heads": pd.DataFrame(head_rows, columns=["sentence", "layer", "head", "entropy", "distance", "tokens"]),
-        "hidden": pd.DataFrame(hidden_rows, columns=["sentence", "layer", "cosine_change", "relative_l2"]),
+        "heads": pd.DataFrame(
+            head_rows, columns=["sentence", "layer", "head", "entropy", "distance", "tokens"]
+        ),
+        "hidden": pd.DataFrame(
+            hidden_rows, columns=["sentence", "layer", "cosine_change", "relative_l2"]
+        ),
         "maps": maps,
         "tokens": map_tokens,
         "truncated": truncated_total,

@@ -18,7 +18,9 @@ from medlab.attention.model import heads_disabled, shape
 
 
 @torch.no_grad()
-def sentence_embeddings(model, tokenizer, sentences: list[str], max_length: int, batch_size: int) -> torch.Tensor:
+def sentence_embeddings(
+    model, tokenizer, sentences: list[str], max_length: int, batch_size: int
+) -> torch.Tensor:
     """Mean-pooled, L2-normalised last-layer embeddings, shape (sentences, hidden)."""
     pooled = []
     for _, chunk in batches(sentences, batch_size):
@@ -29,7 +31,9 @@ def sentence_embeddings(model, tokenizer, sentences: list[str], max_length: int,
     return torch.cat(pooled).cpu()
 
 
-def quality(model, tokenizer, sentences, reference: torch.Tensor, disabled, max_length: int, batch_size: int) -> float:
+def quality(
+    model, tokenizer, sentences, reference: torch.Tensor, disabled, max_length: int, batch_size: int
+) -> float:
     """Mean cosine similarity to ``reference`` embeddings with ``disabled`` heads off."""
     with heads_disabled(model, disabled):
         embeddings = sentence_embeddings(model, tokenizer, sentences, max_length, batch_size)
@@ -43,7 +47,9 @@ def head_importance(model, tokenizer, sentences, max_length: int, batch_size: in
     rows = []
     for layer in range(n_layers):
         for head in range(n_heads):
-            kept = quality(model, tokenizer, sentences, reference, [(layer, head)], max_length, batch_size)
+            kept = quality(
+                model, tokenizer, sentences, reference, [(layer, head)], max_length, batch_size
+            )
             rows.append((layer, head, kept, 1.0 - kept))
     frame = pd.DataFrame(rows, columns=["layer", "head", "quality_without", "importance"])
     frame["rank"] = frame["importance"].rank(method="first").astype(int)  # 1 = least important
@@ -56,7 +62,9 @@ def layer_bands(n_layers: int) -> dict[str, list[int]]:
     return {name: part.tolist() for name, part in zip(("lower", "middle", "upper"), parts)}
 
 
-def least_important(importance: pd.DataFrame, fraction: float, layers: list[int] | None = None) -> list[tuple[int, int]]:
+def least_important(
+    importance: pd.DataFrame, fraction: float, layers: list[int] | None = None
+) -> list[tuple[int, int]]:
     """The ceil(fraction x heads) least important heads, among ``layers`` if given."""
     pool = importance if layers is None else importance[importance["layer"].isin(layers)]
     count = math.ceil(fraction * len(pool) - 1e-9)
@@ -64,7 +72,15 @@ def least_important(importance: pd.DataFrame, fraction: float, layers: list[int]
     return [(int(r.layer), int(r.head)) for r in chosen.itertuples()]
 
 
-def pruning_curves(model, tokenizer, sentences, importance: pd.DataFrame, fractions: list[float], max_length: int, batch_size: int) -> pd.DataFrame:
+def pruning_curves(
+    model,
+    tokenizer,
+    sentences,
+    importance: pd.DataFrame,
+    fractions: list[float],
+    max_length: int,
+    batch_size: int,
+) -> pd.DataFrame:
     """Quality retained when the k% least important heads are pruned, globally and per band.
 
     Rows: band (global, lower, middle, upper), layers, fraction, heads_pruned, quality.
@@ -76,7 +92,15 @@ def pruning_curves(model, tokenizer, sentences, importance: pd.DataFrame, fracti
         for fraction in fractions:
             pruned = least_important(importance, fraction, layers)
             kept = quality(model, tokenizer, sentences, reference, pruned, max_length, batch_size)
-            rows.append((band, "all" if layers is None else ",".join(map(str, layers)), fraction, len(pruned), kept))
+            rows.append(
+                (
+                    band,
+                    "all" if layers is None else ",".join(map(str, layers)),
+                    fraction,
+                    len(pruned),
+                    kept,
+                )
+            )
     return pd.DataFrame(rows, columns=["band", "layers", "fraction", "heads_pruned", "quality"])
 
 

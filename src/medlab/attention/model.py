@@ -8,7 +8,7 @@ the concatenated context; positions are removed by zeroing the position embeddin
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 
@@ -33,9 +33,9 @@ def load_encoder(name: str):
 def check_encoder(model, name: str = "model") -> None:
     """Raise AttentionUnavailableError unless ``model`` is a BERT-style encoder we can intervene on."""
     try:
-        layers = model.encoder.layer
-        layers[0].attention.output.dense
-        model.embeddings.position_embeddings
+        # attribute access alone is the check: these are the modules the interventions hook
+        _ = model.encoder.layer[0].attention.output.dense
+        _ = model.embeddings.position_embeddings
     except AttributeError as error:
         raise AttentionUnavailableError(
             f"{name}: not a BERT-family encoder with encoder.layer[i].attention.output.dense and "
@@ -48,7 +48,9 @@ def shape(model) -> tuple[int, int]:
     return model.config.num_hidden_layers, model.config.num_attention_heads
 
 
-def validate_heads(heads: Iterable[tuple[int, int]], model, key: str = "heads") -> list[tuple[int, int]]:
+def validate_heads(
+    heads: Iterable[tuple[int, int]], model, key: str = "heads"
+) -> list[tuple[int, int]]:
     """Check (layer, head) pairs against the model; ValueError naming ``key`` and the pair."""
     n_layers, n_heads = shape(model)
     checked = []
@@ -85,7 +87,9 @@ def heads_disabled(model, heads: Iterable[tuple[int, int]]) -> Iterator[None]:
             # args[0]: context (batch, tokens, hidden) with heads concatenated along hidden
             return (args[0] * mask.to(args[0].dtype).to(args[0].device),) + tuple(args[1:])
 
-        handles.append(model.encoder.layer[layer].attention.output.dense.register_forward_pre_hook(zero_heads))
+        handles.append(
+            model.encoder.layer[layer].attention.output.dense.register_forward_pre_hook(zero_heads)
+        )
     try:
         yield
     finally:

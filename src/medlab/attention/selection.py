@@ -11,7 +11,9 @@ from medlab.attention.importance import least_important
 from medlab.attention.model import shape, validate_heads
 
 
-def choose_disabled_heads(spec: dict | None, model, importance: pd.DataFrame | None = None) -> list[tuple[int, int]]:
+def choose_disabled_heads(
+    spec: dict | None, model, importance: pd.DataFrame | None = None
+) -> list[tuple[int, int]]:
     """Heads to disable from the ``attention.disabled_heads`` config block (None: no heads).
 
     Explicit ``heads`` win; otherwise ``fraction`` of all heads chosen by ``policy``:
@@ -28,8 +30,12 @@ def choose_disabled_heads(spec: dict | None, model, importance: pd.DataFrame | N
         order = np.random.default_rng(spec["seed"]).permutation(n_layers * n_heads)[:count]
         return sorted((int(i) // n_heads, int(i) % n_heads) for i in order)
     if importance is None:
-        raise ValueError(f"attention.disabled_heads.policy {spec['policy']!r} needs the head importance table")
+        raise ValueError(
+            f"attention.disabled_heads.policy {spec['policy']!r} needs the head importance table"
+        )
     if spec["policy"] == "least_important":
         return sorted(least_important(importance, spec["fraction"]))
-    most = importance.sort_values(["importance", "layer", "head"], ascending=[False, True, True]).head(count)
+    most = importance.sort_values(
+        ["importance", "layer", "head"], ascending=[False, True, True]
+    ).head(count)
     return sorted((int(r.layer), int(r.head)) for r in most.itertuples())

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 
 from medlab.attention.analysis import (
-    condition_summary, paired_tests, plot_cost, plot_distributions, plot_heatmaps, plot_hidden_change, plot_pruning,
+    condition_summary,
+    paired_tests,
+    plot_cost,
+    plot_distributions,
+    plot_heatmaps,
+    plot_hidden_change,
+    plot_pruning,
 )
 from medlab.attention.importance import tolerances
 from medlab.io import read_json, write_tsv
@@ -24,28 +30,59 @@ def summarize(inputs, outputs, params) -> None:
 
     Figures show the first configured model; tables hold every model (column ``model``).
     """
-    heads = pd.concat([pd.read_parquet(p).assign(model=_model_of(p)) for p in inputs.heads], ignore_index=True)
-    hidden = pd.concat([pd.read_parquet(p).assign(model=_model_of(p)) for p in inputs.hidden], ignore_index=True)
+    heads = pd.concat(
+        [pd.read_parquet(p).assign(model=_model_of(p)) for p in inputs.heads], ignore_index=True
+    )
+    hidden = pd.concat(
+        [pd.read_parquet(p).assign(model=_model_of(p)) for p in inputs.hidden], ignore_index=True
+    )
     summaries, tests = [], []
     for model in params.models:
-        summaries.append(condition_summary(heads[heads.model == model], hidden[hidden.model == model]).assign(model=model))
-        tests.append(paired_tests(heads[heads.model == model]).assign(model=model) if "original" in params.conditions else pd.DataFrame())
+        summaries.append(
+            condition_summary(heads[heads.model == model], hidden[hidden.model == model]).assign(
+                model=model
+            )
+        )
+        tests.append(
+            paired_tests(heads[heads.model == model]).assign(model=model)
+            if "original" in params.conditions
+            else pd.DataFrame()
+        )
     order = {name: index for index, name in enumerate(params.conditions)}
     summary = pd.concat(summaries, ignore_index=True)
-    summary = summary.sort_values(["model", "condition"], key=lambda c: c.map(order) if c.name == "condition" else c)
-    write_tsv(summary[["model"] + [c for c in summary.columns if c != "model"]], outputs.summary, float_format="%.6g")
+    summary = summary.sort_values(
+        ["model", "condition"], key=lambda c: c.map(order) if c.name == "condition" else c
+    )
+    write_tsv(
+        summary[["model"] + [c for c in summary.columns if c != "model"]],
+        outputs.summary,
+        float_format="%.6g",
+    )
     write_tsv(pd.concat(tests, ignore_index=True), outputs.tests, float_format="%.6g")
     for key in ("importance", "curves"):
-        frame = pd.concat([pd.read_csv(p, sep="\t").assign(model=_model_of(p)) for p in inputs[key]], ignore_index=True)
+        frame = pd.concat(
+            [pd.read_csv(p, sep="\t").assign(model=_model_of(p)) for p in inputs[key]],
+            ignore_index=True,
+        )
         write_tsv(frame, outputs[key], float_format="%.6g")
     tolerance_tables = [
-        tolerances(pd.read_csv(p, sep="\t"), params.threshold).assign(model=_model_of(p)) for p in inputs.curves
+        tolerances(pd.read_csv(p, sep="\t"), params.threshold).assign(model=_model_of(p))
+        for p in inputs.curves
     ]
     write_tsv(pd.concat(tolerance_tables, ignore_index=True), outputs.tolerances)
     cost = _cost_table(inputs.cost, inputs.cost_benchmarks)
     write_tsv(cost, outputs.cost, float_format="%.6g")
     infos = [read_json(p) for p in inputs.info]
-    write_tsv(pd.DataFrame([{k: v for k, v in info.items() if k != "tokens"} | {"disabled_heads": len(info["disabled_heads"])} for info in infos]), outputs.inputs)
+    write_tsv(
+        pd.DataFrame(
+            [
+                {k: v for k, v in info.items() if k != "tokens"}
+                | {"disabled_heads": len(info["disabled_heads"])}
+                for info in infos
+            ]
+        ),
+        outputs.inputs,
+    )
 
     first = params.models[0]
     conditions = list(params.conditions)

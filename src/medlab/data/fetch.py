@@ -63,7 +63,12 @@ def fetch_url_dataset(
             source = f"mirror:{mirrored}"
         else:
             if mirror is not None:
-                log.info("dataset %s: %s not in mirror %s; downloading", dataset.name, dataset.filename, mirror)
+                log.info(
+                    "dataset %s: %s not in mirror %s; downloading",
+                    dataset.name,
+                    dataset.filename,
+                    mirror,
+                )
             _download(dataset, tmp, timeout, mirror)
             source = dataset.url
         digest = sha256_file(tmp)
@@ -91,7 +96,9 @@ def _download(dataset: UrlDataset, tmp: Path, timeout: float, mirror: Path | Non
         with urllib.request.urlopen(request, timeout=timeout) as response, open(tmp, "wb") as out:
             shutil.copyfileobj(response, out)
     except (urllib.error.URLError, TimeoutError, OSError) as error:
-        where = f"mirror {mirror} has no {dataset.filename}" if mirror else f"${MIRROR_ENV} is not set"
+        where = (
+            f"mirror {mirror} has no {dataset.filename}" if mirror else f"${MIRROR_ENV} is not set"
+        )
         raise DataFetchError(
             f"dataset {dataset.name!r}: cannot download {dataset.url} ({error}); {where}. "
             f"To run offline, put {dataset.filename} in a directory and set {MIRROR_ENV} "
@@ -107,14 +114,20 @@ def packaged_file(module: str, relative_path: str) -> Path:
     """
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise DataFetchError(f"package module {module!r} is not installed; install the project with `pip install -e .`")
+        raise DataFetchError(
+            f"package module {module!r} is not installed; install the project with `pip install -e .`"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / relative_path
     if not path.is_file():
-        raise DataFetchError(f"package module {module!r} has no file {relative_path!r} (looked at {path})")
+        raise DataFetchError(
+            f"package module {module!r} has no file {relative_path!r} (looked at {path})"
+        )
     return path
 
 
-def export_packaged_file(name: str, distribution: str, module: str, relative_path: str, dest: str | os.PathLike) -> dict:
+def export_packaged_file(
+    name: str, distribution: str, module: str, relative_path: str, dest: str | os.PathLike
+) -> dict:
     """Copy a packaged data file to ``dest`` atomically and return its provenance record."""
     source = packaged_file(module, relative_path)
     with atomic_path(dest) as tmp:

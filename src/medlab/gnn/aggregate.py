@@ -9,7 +9,16 @@ from medlab.gnn.evaluate import flat_summary
 from medlab.plotting import PALETTE, empty_figure, plt, save_figure
 
 RUN_KEYS = ["dataset", "split", "variant", "seed"]
-HEADLINE = ["test_roc_auc", "test_pr_auc", "f1_at_0.5", "mcc_at_0.5", "f1_at_val_threshold", "best_epoch", "collapse_gap", "train_seconds"]
+HEADLINE = [
+    "test_roc_auc",
+    "test_pr_auc",
+    "f1_at_0.5",
+    "mcc_at_0.5",
+    "f1_at_val_threshold",
+    "best_epoch",
+    "collapse_gap",
+    "train_seconds",
+]
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
@@ -55,10 +64,18 @@ def plot_training_curves(histories: pd.DataFrame, path, variants: list[str]) -> 
         first_seed = part.seed.min()
         for index, variant in enumerate(v for v in variants if v in set(part.variant)):
             run = part[(part.variant == variant) & (part.seed == first_seed)]
-            ax.plot(run.epoch, run.val_auroc, label=variant, color=PALETTE[index % len(PALETTE)], lw=1.2)
+            ax.plot(
+                run.epoch, run.val_auroc, label=variant, color=PALETTE[index % len(PALETTE)], lw=1.2
+            )
             best = run.loc[run.val_auroc.idxmax()]
-            ax.scatter([best.epoch], [best.val_auroc], color=PALETTE[index % len(PALETTE)], s=14, zorder=3)
-        ax.set(title=f"{dataset}, {split} split (seed {first_seed})", xlabel="epoch", ylabel="validation AUROC")
+            ax.scatter(
+                [best.epoch], [best.val_auroc], color=PALETTE[index % len(PALETTE)], s=14, zorder=3
+            )
+        ax.set(
+            title=f"{dataset}, {split} split (seed {first_seed})",
+            xlabel="epoch",
+            ylabel="validation AUROC",
+        )
         ax.legend(loc="lower right")
     save_figure(fig, path)
 
@@ -81,20 +98,30 @@ def plot_roc_pr(predictions: pd.DataFrame, path, variants: list[str]) -> None:
             axes[row, 0].plot(fpr, tpr, color=colour, lw=1.1, label=variant)
             axes[row, 1].plot(recall, precision, color=colour, lw=1.1, label=variant)
         axes[row, 0].plot([0, 1], [0, 1], color="grey", ls=":", lw=0.8)
-        axes[row, 0].set(title=f"ROC, {dataset} {data_split}", xlabel="false positive rate", ylabel="true positive rate")
+        axes[row, 0].set(
+            title=f"ROC, {dataset} {data_split}",
+            xlabel="false positive rate",
+            ylabel="true positive rate",
+        )
         axes[row, 1].axhline(part.label.mean(), color="grey", ls=":", lw=0.8)
-        axes[row, 1].set(title=f"precision-recall, {dataset} {data_split}", xlabel="recall", ylabel="precision")
+        axes[row, 1].set(
+            title=f"precision-recall, {dataset} {data_split}", xlabel="recall", ylabel="precision"
+        )
         axes[row, 0].legend(loc="lower right")
     save_figure(fig, path)
 
 
-def aggregate(runs: list[dict], inputs, outputs, variants: list[str], comparisons: dict, datasets: list[str]) -> None:
+def aggregate(
+    runs: list[dict], inputs, outputs, variants: list[str], comparisons: dict, datasets: list[str]
+) -> None:
     """Read every run's files (in ``runs`` order, matching ``inputs.metrics`` etc.) and write
     runs/variants/comparisons tables, training curves, ROC/PR curves, dropped and dataset tables."""
     from medlab.io import read_json, write_tsv
 
     loaded, histories, predictions = [], [], []
-    for run, metrics_path, history_path, predictions_path in zip(runs, inputs.metrics, inputs.histories, inputs.predictions):
+    for run, metrics_path, history_path, predictions_path in zip(
+        runs, inputs.metrics, inputs.histories, inputs.predictions
+    ):
         metrics = read_json(metrics_path)
         loaded.append({**run, "metrics": metrics})
         history = pd.read_csv(history_path, sep="\t")
@@ -102,14 +129,29 @@ def aggregate(runs: list[dict], inputs, outputs, variants: list[str], comparison
         prediction = pd.read_csv(predictions_path, sep="\t")
         prediction["prob_reported"] = prediction[f"prob_{metrics['reported']}"]
         # "split" in a predictions file is val/test; the run's split kind goes to data_split
-        predictions.append(prediction.assign(data_split=run["split"], **{k: run[k] for k in ("dataset", "variant", "seed")}))
+        predictions.append(
+            prediction.assign(
+                data_split=run["split"], **{k: run[k] for k in ("dataset", "variant", "seed")}
+            )
+        )
     runs_frame = runs_table(loaded)
     variants_frame = variants_table(runs_frame)
     write_tsv(runs_frame, outputs.runs, float_format="%.6g")
     write_tsv(variants_frame, outputs.variants, float_format="%.6g")
-    write_tsv(comparisons_table(variants_frame, comparisons), outputs.comparisons, float_format="%.6g")
+    write_tsv(
+        comparisons_table(variants_frame, comparisons), outputs.comparisons, float_format="%.6g"
+    )
     plot_training_curves(pd.concat(histories, ignore_index=True), outputs.curves, variants)
     plot_roc_pr(pd.concat(predictions, ignore_index=True), outputs.roc_pr, variants)
-    dropped = [pd.read_csv(path, sep="\t").assign(dataset=name) for name, path in zip(datasets, inputs.dropped)]
-    write_tsv(pd.concat(dropped, ignore_index=True)[["dataset", "row", "smiles", "reason"]], outputs.dropped)
-    write_tsv(pd.DataFrame([read_json(path) for path in inputs.featurize]).drop(columns="drop_reasons"), outputs.datasets)
+    dropped = [
+        pd.read_csv(path, sep="\t").assign(dataset=name)
+        for name, path in zip(datasets, inputs.dropped)
+    ]
+    write_tsv(
+        pd.concat(dropped, ignore_index=True)[["dataset", "row", "smiles", "reason"]],
+        outputs.dropped,
+    )
+    write_tsv(
+        pd.DataFrame([read_json(path) for path in inputs.featurize]).drop(columns="drop_reasons"),
+        outputs.datasets,
+    )

@@ -26,8 +26,14 @@ def evaluate_run(predictions: pd.DataFrame, history: pd.DataFrame, early_stoppin
         column = f"prob_{checkpoint}"
         tuned = best_f1_threshold(val["label"], val[column])
         result[checkpoint] = {
-            **{f"test_{k}": v for k, v in ranking_metrics(test["label"], test[column], "test split").items()},
-            **{f"val_{k}": v for k, v in ranking_metrics(val["label"], val[column], "validation split").items()},
+            **{
+                f"test_{k}": v
+                for k, v in ranking_metrics(test["label"], test[column], "test split").items()
+            },
+            **{
+                f"val_{k}": v
+                for k, v in ranking_metrics(val["label"], val[column], "validation split").items()
+            },
             "at_0.5": threshold_metrics(test["label"], test[column], 0.5),
             "at_val_threshold": threshold_metrics(test["label"], test[column], tuned),
         }

@@ -122,11 +122,15 @@ def read_molecule_table(path: str, spec: TableSpec) -> pd.DataFrame:
     frame = pd.read_csv(path, sep=spec.separator, dtype=str, keep_default_na=False)
     missing = [c for c in (spec.smiles_column, spec.label_column) if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; columns present: {list(frame.columns)}")
+        raise ValueError(
+            f"{path}: missing column(s) {missing}; columns present: {list(frame.columns)}"
+        )
     return frame
 
 
-def featurize_table(frame: pd.DataFrame, spec: TableSpec, source: str = "table") -> tuple[list[Data], pd.DataFrame, pd.DataFrame]:
+def featurize_table(
+    frame: pd.DataFrame, spec: TableSpec, source: str = "table"
+) -> tuple[list[Data], pd.DataFrame, pd.DataFrame]:
     """Featurize every valid row of ``frame``.
 
     Returns ``(graphs, kept, dropped)``: ``graphs[i]`` carries ``y`` (1,) float label,
@@ -163,9 +167,13 @@ def featurize_table(frame: pd.DataFrame, spec: TableSpec, source: str = "table")
         graphs.append(graph)
         kept.append((row, smiles, int(labels[raw_label])))
     if dropped:
-        log.warning("%s: dropped %d of %d rows (see the dropped table)", source, len(dropped), len(frame))
+        log.warning(
+            "%s: dropped %d of %d rows (see the dropped table)", source, len(dropped), len(frame)
+        )
     if not graphs:
-        raise ValueError(f"{source}: no valid molecules left after dropping {len(dropped)} invalid rows")
+        raise ValueError(
+            f"{source}: no valid molecules left after dropping {len(dropped)} invalid rows"
+        )
     kept_frame = pd.DataFrame(kept, columns=["row", "smiles", "label"])
     dropped_frame = pd.DataFrame(dropped, columns=["row", "smiles", "reason"])
     return graphs, kept_frame, dropped_frame
@@ -177,7 +185,10 @@ def save_graphs(graphs: list[Data], path) -> None:
 
     data, slices = InMemoryDataset.collate(graphs)
     with atomic_path(path) as tmp:
-        torch.save({"data": data.to_dict(), "slices": slices, "atom_dim": ATOM_DIM, "bond_dim": BOND_DIM}, tmp)
+        torch.save(
+            {"data": data.to_dict(), "slices": slices, "atom_dim": ATOM_DIM, "bond_dim": BOND_DIM},
+            tmp,
+        )
 
 
 class MoleculeGraphs(InMemoryDataset):

@@ -8,20 +8,36 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
-from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
+from torch_geometric.nn import (
+    GATConv,
+    GCNConv,
+    GINConv,
+    GINEConv,
+    SAGEConv,
+    global_add_pool,
+    global_max_pool,
+    global_mean_pool,
+)
 from torch_geometric.nn.aggr import AttentionalAggregation
 
 from medlab.gnn.spec import ModelSpec, validate_spec
 
 
 def _gin_mlp(hidden: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+    return nn.Sequential(
+        nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, hidden)
+    )
 
 
 def _build_gat(spec: ModelSpec, edge_dim: int | None) -> nn.Module:
     # concatenated heads keep the width at ``hidden``; attention dropout as in the original setup
-    return GATConv(spec.hidden, spec.hidden // spec.heads, heads=spec.heads, dropout=spec.dropout, edge_dim=edge_dim)
+    return GATConv(
+        spec.hidden,
+        spec.hidden // spec.heads,
+        heads=spec.heads,
+        dropout=spec.dropout,
+        edge_dim=edge_dim,
+    )
 
 
 def _build_gcn(spec: ModelSpec, edge_dim: int | None) -> nn.Module:
@@ -54,12 +70,19 @@ class MoleculeGNN(nn.Module):
         self.spec = spec
         edge_dim = bond_dim if spec.edge_features else None
         self.input = nn.Linear(atom_dim, spec.hidden)
-        self.convs = nn.ModuleList(CONV_BUILDERS[spec.arch](spec, edge_dim) for _ in range(spec.layers))
+        self.convs = nn.ModuleList(
+            CONV_BUILDERS[spec.arch](spec, edge_dim) for _ in range(spec.layers)
+        )
         self.norms = nn.ModuleList(nn.BatchNorm1d(spec.hidden) for _ in range(spec.layers))
         self.dropout = nn.Dropout(spec.dropout)
         if spec.pooling == "attention":
             self.attention_pool = AttentionalAggregation(nn.Linear(spec.hidden, 1))
-        self.head = nn.Sequential(nn.Linear(spec.hidden, spec.hidden), nn.ReLU(), nn.Dropout(spec.dropout), nn.Linear(spec.hidden, 1))
+        self.head = nn.Sequential(
+            nn.Linear(spec.hidden, spec.hidden),
+            nn.ReLU(),
+            nn.Dropout(spec.dropout),
+            nn.Linear(spec.hidden, 1),
+        )
 
     def _convolve(self, conv: nn.Module, h: torch.Tensor, batch) -> torch.Tensor:
         if self.spec.edge_features:

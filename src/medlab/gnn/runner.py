@@ -16,22 +16,50 @@ from medlab.io import atomic_path, write_tsv
 log = logging.getLogger(__name__)
 
 
-def run_training(dataset, split, spec_values: dict, seed: int, device, outputs, checkpoint_path=None, checkpoint_every: int = 5) -> None:
+def run_training(
+    dataset,
+    split,
+    spec_values: dict,
+    seed: int,
+    device,
+    outputs,
+    checkpoint_path=None,
+    checkpoint_every: int = 5,
+) -> None:
     """Train on ``split`` and write ``outputs.model``, ``outputs.history``, ``outputs.predictions``.
 
     The checkpoint (for resuming a killed job) is removed once all outputs exist.
     """
     spec = TrainSpec.from_dict(spec_values)
     log.info("seed %d, spec %s", seed, spec_values)
-    result = train_gnn(dataset, split, spec, seed, device, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
+    result = train_gnn(
+        dataset,
+        split,
+        spec,
+        seed,
+        device,
+        checkpoint_path=checkpoint_path,
+        checkpoint_every=checkpoint_every,
+    )
     with atomic_path(outputs.model) as tmp:
         torch.save(
-            {"spec": spec_values, "seed": seed, "best_epoch": result.best_epoch, "best_state": result.best_state,
-             "final_state": result.final_state, "atom_dim": dataset.atom_dim, "bond_dim": dataset.bond_dim},
+            {
+                "spec": spec_values,
+                "seed": seed,
+                "best_epoch": result.best_epoch,
+                "best_state": result.best_state,
+                "final_state": result.final_state,
+                "atom_dim": dataset.atom_dim,
+                "bond_dim": dataset.bond_dim,
+            },
             tmp,
         )
     write_tsv(result.history, outputs.history, float_format="%.6g")
-    write_tsv(predictions_table(dataset, split, spec, result, device), outputs.predictions, float_format="%.6g")
+    write_tsv(
+        predictions_table(dataset, split, spec, result, device),
+        outputs.predictions,
+        float_format="%.6g",
+    )
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         Path(checkpoint_path).unlink()
 
@@ -45,7 +73,13 @@ def predictions_table(dataset, split, spec: TrainSpec, result, device) -> pd.Dat
     frames = []
     for part in ("val", "test"):
         graphs = dataset[split[part]]
-        frame = pd.DataFrame({"split": part, "index": split[part], "label": dataset.labels[split[part]].int().numpy()})
+        frame = pd.DataFrame(
+            {
+                "split": part,
+                "index": split[part],
+                "label": dataset.labels[split[part]].int().numpy(),
+            }
+        )
         for name, state in (("best", result.best_state), ("final", result.final_state)):
             model.load_state_dict(state)
             frame[f"prob_{name}"] = predict(model, graphs, device)

@@ -53,7 +53,7 @@ class TrainSpec:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainSpec":
+    def from_dict(cls, values: dict) -> TrainSpec:
         """Build from a flat mapping of model and training options (a config variant)."""
         model_keys = set(ModelSpec.__dataclass_fields__)
         model = ModelSpec(**{k: v for k, v in values.items() if k in model_keys})
@@ -71,7 +71,9 @@ def validate_spec(spec: ModelSpec) -> None:
     if spec.arch not in ARCHS:
         raise ValueError(f"unknown arch {spec.arch!r}; expected one of {list(ARCHS)}")
     if spec.edge_features and spec.arch not in ARCHS_WITH_EDGE_FEATURES:
-        raise ValueError(f"arch {spec.arch!r} cannot use edge features; only {list(ARCHS_WITH_EDGE_FEATURES)} can")
+        raise ValueError(
+            f"arch {spec.arch!r} cannot use edge features; only {list(ARCHS_WITH_EDGE_FEATURES)} can"
+        )
     if spec.arch == "gat" and spec.hidden % spec.heads:
         raise ValueError(f"gat: hidden ({spec.hidden}) must be divisible by heads ({spec.heads})")
     if spec.pooling not in POOLINGS:
@@ -83,4 +85,6 @@ def validate_train_spec(spec: TrainSpec) -> None:
     if spec.loss not in LOSSES:
         raise ValueError(f"unknown loss {spec.loss!r}; expected one of {list(LOSSES)}")
     if spec.lr_scheduler not in SCHEDULERS:
-        raise ValueError(f"unknown lr_scheduler {spec.lr_scheduler!r}; expected one of {list(SCHEDULERS)}")
+        raise ValueError(
+            f"unknown lr_scheduler {spec.lr_scheduler!r}; expected one of {list(SCHEDULERS)}"
+        )

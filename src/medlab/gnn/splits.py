@@ -16,7 +16,9 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 
 def _split_sizes(n: int, fractions: tuple[float, float, float]) -> tuple[int, int]:
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) <= 0:
-        raise ValueError(f"split fractions must be three positive numbers summing to 1, got {fractions}")
+        raise ValueError(
+            f"split fractions must be three positive numbers summing to 1, got {fractions}"
+        )
     n_train = int(round(fractions[0] * n))
     n_val = int(round(fractions[1] * n))
     return n_train, n_val
@@ -42,7 +44,9 @@ def murcko_scaffold(smiles: str) -> str:
     return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False)
 
 
-def scaffold_split(smiles: list[str], fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, list[int]]:
+def scaffold_split(
+    smiles: list[str], fractions=(0.8, 0.1, 0.1), seed: int = 0
+) -> dict[str, list[int]]:
     """Balanced Bemis-Murcko scaffold split: no scaffold is shared between two splits.
 
     Scaffold sets too big for validation or test (more than half their size) go to

@@ -50,7 +50,9 @@ def _auroc_prauc(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, graphs, device: torch.device, batch_size: int = 256) -> np.ndarray:
+def predict(
+    model: torch.nn.Module, graphs, device: torch.device, batch_size: int = 256
+) -> np.ndarray:
     """Probabilities (num_graphs,) for ``graphs`` in their given order."""
     model.eval()
     out = []
@@ -59,14 +61,24 @@ def predict(model: torch.nn.Module, graphs, device: torch.device, batch_size: in
     return torch.cat(out).numpy()
 
 
-def _train_loader(train_graphs, labels: torch.Tensor, spec: TrainSpec, generator: torch.Generator) -> DataLoader:
+def _train_loader(
+    train_graphs, labels: torch.Tensor, spec: TrainSpec, generator: torch.Generator
+) -> DataLoader:
     if spec.oversample:
         # weight each example by the inverse frequency of its class -> balanced batches in expectation
         counts = torch.bincount(labels.long(), minlength=2).float()
         weights = (1.0 / counts)[labels.long()]
-        sampler = WeightedRandomSampler(weights, num_samples=len(labels), replacement=True, generator=generator)
+        sampler = WeightedRandomSampler(
+            weights, num_samples=len(labels), replacement=True, generator=generator
+        )
         return DataLoader(train_graphs, batch_size=spec.batch_size, sampler=sampler)
-    return DataLoader(train_graphs, batch_size=spec.batch_size, shuffle=True, generator=generator, drop_last=len(train_graphs) > spec.batch_size)
+    return DataLoader(
+        train_graphs,
+        batch_size=spec.batch_size,
+        shuffle=True,
+        generator=generator,
+        drop_last=len(train_graphs) > spec.batch_size,
+    )
 
 
 def train_gnn(
@@ -97,13 +109,24 @@ def train_gnn(
     scheduler = None
     if spec.lr_scheduler == "plateau":
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=spec.scheduler_factor, patience=spec.scheduler_patience, min_lr=spec.min_lr
+            optimizer,
+            mode="max",
+            factor=spec.scheduler_factor,
+            patience=spec.scheduler_patience,
+            min_lr=spec.min_lr,
         )
     positives = float(train_labels.sum())
     pos_weight = torch.tensor((len(train_labels) - positives) / max(positives, 1.0), device=device)
     loss_fn = build_loss(spec.loss, pos_weight=pos_weight, gamma=spec.focal_gamma)
 
-    state = {"epoch": 0, "history": [], "best_auroc": -math.inf, "best_epoch": 0, "best_state": None, "bad_epochs": 0}
+    state = {
+        "epoch": 0,
+        "history": [],
+        "best_auroc": -math.inf,
+        "best_epoch": 0,
+        "best_state": None,
+        "bad_epochs": 0,
+    }
     resumed_from = 0
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         saved = torch.load(checkpoint_path, weights_only=False)
@@ -134,8 +157,14 @@ def train_gnn(
         if scheduler is not None:
             scheduler.step(val_auroc)
         state["history"].append(
-            {"epoch": epoch, "train_loss": train_loss, "val_auroc": val_auroc, "val_pr_auc": val_prauc,
-             "lr": lr, "seconds": time.perf_counter() - started}
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_auroc": val_auroc,
+                "val_pr_auc": val_prauc,
+                "lr": lr,
+                "seconds": time.perf_counter() - started,
+            }
         )
         if val_auroc > state["best_auroc"]:
             state.update(best_auroc=val_auroc, best_epoch=epoch, bad_epochs=0)
@@ -143,12 +172,26 @@ def train_gnn(
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        log.info("epoch %d: train_loss %.4f val_auroc %.4f val_pr_auc %.4f lr %.2e", epoch, train_loss, val_auroc, val_prauc, lr)
+        log.info(
+            "epoch %d: train_loss %.4f val_auroc %.4f val_pr_auc %.4f lr %.2e",
+            epoch,
+            train_loss,
+            val_auroc,
+            val_prauc,
+            lr,
+        )
         if spec.early_stopping and state["bad_epochs"] >= spec.patience:
             stopped_early = True
-            log.info("early stopping at epoch %d; best epoch %d (val AUROC %.4f)", epoch, state["best_epoch"], state["best_auroc"])
+            log.info(
+                "early stopping at epoch %d; best epoch %d (val AUROC %.4f)",
+                epoch,
+                state["best_epoch"],
+                state["best_auroc"],
+            )
         if checkpoint_path is not None and (epoch % checkpoint_every == 0 or stopped_early):
-            _save_checkpoint(checkpoint_path, model, optimizer, scheduler, generator, state, spec, seed)
+            _save_checkpoint(
+                checkpoint_path, model, optimizer, scheduler, generator, state, spec, seed
+            )
         if stopped_early:
             break
     return TrainResult(
@@ -169,7 +212,9 @@ def _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch: int) -> f
         optimizer.zero_grad()
         loss = loss_fn(model(batch), batch.y)
         if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"epoch {epoch}: loss is {loss.item()}; stopping (last good checkpoint kept)")
+            raise NonFiniteLossError(
+                f"epoch {epoch}: loss is {loss.item()}; stopping (last good checkpoint kept)"
+            )
         loss.backward()
         optimizer.step()
         total += loss.item() * batch.num_graphs
@@ -177,7 +222,9 @@ def _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch: int) -> f
     return total / count
 
 
-def _save_checkpoint(path, model, optimizer, scheduler, generator, state, spec: TrainSpec, seed: int) -> None:
+def _save_checkpoint(
+    path, model, optimizer, scheduler, generator, state, spec: TrainSpec, seed: int
+) -> None:
     payload = {
         "fingerprint": spec.fingerprint(),
         "seed": seed,

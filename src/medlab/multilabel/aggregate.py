@@ -14,22 +14,52 @@ GRID_KEYS = ["dataset", "batch_size", "lr", "loss", "seed"]
 def grid_row(cell: dict, metrics: dict, summary: dict) -> dict:
     row = dict(cell)
     for setting in ("at_0.5", "per_class_thresholds", "global_threshold"):
-        for key in ("micro_f1", "macro_f1", "micro_precision", "micro_recall", "macro_roc_auc", "micro_roc_auc", "mean_average_precision"):
+        for key in (
+            "micro_f1",
+            "macro_f1",
+            "micro_precision",
+            "micro_recall",
+            "macro_roc_auc",
+            "micro_roc_auc",
+            "mean_average_precision",
+        ):
             row[f"{key}@{setting}"] = metrics[setting][key]
     row.update({f"ece_{k}": v for k, v in metrics["ece"].items()})
     row["labels_excluded"] = metrics["at_0.5"]["labels_excluded"]
-    row.update({k: summary[k] for k in ("best_epoch", "training_units", "examples_per_s", "peak_memory_mb", "train_seconds", "loss_cv_last_epoch", "loss_cv_all_steps")})
+    row.update(
+        {
+            k: summary[k]
+            for k in (
+                "best_epoch",
+                "training_units",
+                "examples_per_s",
+                "peak_memory_mb",
+                "train_seconds",
+                "loss_cv_last_epoch",
+                "loss_cv_all_steps",
+            )
+        }
+    )
     return row
 
 
 def aggregate(cells: list[dict], inputs, outputs) -> None:
     rows, steps = [], []
-    for cell, metrics_path, summary_path, steps_path in zip(cells, inputs.metrics, inputs.summaries, inputs.steps):
+    for cell, metrics_path, summary_path, steps_path in zip(
+        cells, inputs.metrics, inputs.summaries, inputs.steps
+    ):
         rows.append(grid_row(cell, read_json(metrics_path), read_json(summary_path)))
         step_log = pd.read_csv(steps_path, sep="\t")
         # "loss" in a step log is the loss value; the cell's loss function goes to loss_fn
-        steps.append(step_log.assign(batch_size=cell["batch_size"], lr=cell["lr"], loss_fn=cell["loss"], seed=cell["seed"],
-                                     examples_seen=step_log["step"] * cell["batch_size"]))
+        steps.append(
+            step_log.assign(
+                batch_size=cell["batch_size"],
+                lr=cell["lr"],
+                loss_fn=cell["loss"],
+                seed=cell["seed"],
+                examples_seen=step_log["step"] * cell["batch_size"],
+            )
+        )
     grid = pd.DataFrame(rows).sort_values(GRID_KEYS).reset_index(drop=True)
     write_tsv(grid, outputs.grid, float_format="%.6g")
     write_tsv(threshold_comparison(grid), outputs.thresholds, float_format="%.6g")
@@ -37,7 +67,9 @@ def aggregate(cells: list[dict], inputs, outputs) -> None:
     write_tsv(loss_comparison(grid), outputs.losses, float_format="%.6g")
     plot_heatmaps(grid, outputs.heatmaps)
     plot_loss_curves(pd.concat(steps, ignore_index=True), outputs.loss_curves)
-    per_class = [pd.read_csv(p, sep="\t").assign(**cell) for cell, p in zip(cells, inputs.per_class)]
+    per_class = [
+        pd.read_csv(p, sep="\t").assign(**cell) for cell, p in zip(cells, inputs.per_class)
+    ]
     write_tsv(pd.concat(per_class, ignore_index=True), outputs.per_class, float_format="%.6g")
 
 
@@ -45,26 +77,43 @@ def threshold_comparison(grid: pd.DataFrame) -> pd.DataFrame:
     """Per cell (mean over seeds): micro/macro F1 at 0.5, with per-class tuned thresholds and
     with one global tuned threshold, and the changes."""
     keys = ["dataset", "batch_size", "lr", "loss"]
-    columns = [f"{m}@{s}" for m in ("micro_f1", "macro_f1") for s in ("at_0.5", "per_class_thresholds", "global_threshold")]
+    columns = [
+        f"{m}@{s}"
+        for m in ("micro_f1", "macro_f1")
+        for s in ("at_0.5", "per_class_thresholds", "global_threshold")
+    ]
     table = grid.groupby(keys, as_index=False)[columns].mean()
-    table["macro_f1_gain_per_class"] = table["macro_f1@per_class_thresholds"] - table["macro_f1@at_0.5"]
-    table["micro_f1_change_per_class"] = table["micro_f1@per_class_thresholds"] - table["micro_f1@at_0.5"]
+    table["macro_f1_gain_per_class"] = (
+        table["macro_f1@per_class_thresholds"] - table["macro_f1@at_0.5"]
+    )
+    table["micro_f1_change_per_class"] = (
+        table["micro_f1@per_class_thresholds"] - table["micro_f1@at_0.5"]
+    )
     return table
 
 
 def batch_size_effects(grid: pd.DataFrame) -> pd.DataFrame:
     """Throughput and training-loss variability per batch size (mean over the other settings)."""
     return grid.groupby(["dataset", "batch_size"], as_index=False).agg(
-        examples_per_s=("examples_per_s", "mean"), loss_cv_last_epoch=("loss_cv_last_epoch", "mean"),
-        peak_memory_mb=("peak_memory_mb", "max"), cells=("seed", "size"),
+        examples_per_s=("examples_per_s", "mean"),
+        loss_cv_last_epoch=("loss_cv_last_epoch", "mean"),
+        peak_memory_mb=("peak_memory_mb", "max"),
+        cells=("seed", "size"),
     )
 
 
 def loss_comparison(grid: pd.DataFrame) -> pd.DataFrame:
     """Per loss function, mean over batch sizes, learning rates and seeds: micro/macro F1 at 0.5
     and with tuned thresholds, macro ROC-AUC, mAP and calibration error."""
-    columns = ["micro_f1@at_0.5", "macro_f1@at_0.5", "micro_f1@per_class_thresholds", "macro_f1@per_class_thresholds",
-               "macro_roc_auc@at_0.5", "mean_average_precision@at_0.5", "ece_raw"]
+    columns = [
+        "micro_f1@at_0.5",
+        "macro_f1@at_0.5",
+        "micro_f1@per_class_thresholds",
+        "macro_f1@per_class_thresholds",
+        "macro_roc_auc@at_0.5",
+        "mean_average_precision@at_0.5",
+        "ece_raw",
+    ]
     table = grid.groupby(["dataset", "loss"], as_index=False)[columns].mean()
     table["cells"] = grid.groupby(["dataset", "loss"]).size().to_numpy()
     return table
@@ -77,14 +126,28 @@ def plot_heatmaps(grid: pd.DataFrame, path) -> None:
     for row, loss in enumerate(losses):
         part = grid[grid["loss"] == loss]
         for col, metric in enumerate(("micro_f1@at_0.5", "macro_f1@at_0.5")):
-            table = part.pivot_table(index="batch_size", columns="lr", values=metric, aggfunc="mean")
+            table = part.pivot_table(
+                index="batch_size", columns="lr", values=metric, aggfunc="mean"
+            )
             ax = axes[row, col]
             image = ax.imshow(table.to_numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
             ax.set_xticks(range(len(table.columns)), [f"{v:g}" for v in table.columns])
             ax.set_yticks(range(len(table.index)), [str(v) for v in table.index])
             for (i, j), value in np.ndenumerate(table.to_numpy()):
-                ax.text(j, i, f"{value:.3f}", ha="center", va="center", color="white" if value < 0.6 else "black", fontsize=8)
-            ax.set(title=f"{metric.split('@')[0].replace('_', '-')} ({loss})", xlabel="learning rate", ylabel="batch size")
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.3f}",
+                    ha="center",
+                    va="center",
+                    color="white" if value < 0.6 else "black",
+                    fontsize=8,
+                )
+            ax.set(
+                title=f"{metric.split('@')[0].replace('_', '-')} ({loss})",
+                xlabel="learning rate",
+                ylabel="batch size",
+            )
             ax.grid(False)
             fig.colorbar(image, ax=ax, shrink=0.8)
     save_figure(fig, path)
@@ -94,8 +157,16 @@ def plot_loss_curves(steps: pd.DataFrame, path) -> None:
     """Training loss per step (first seed) for each batch size x learning rate x loss function."""
     first = steps[steps.seed == steps.seed.min()]
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    for index, ((batch_size, lr, loss), part) in enumerate(first.groupby(["batch_size", "lr", "loss_fn"])):
-        ax.plot(part["examples_seen"], part["loss"], lw=0.9, color=PALETTE[index % len(PALETTE)], label=f"bs {batch_size}, lr {lr:g}, {loss}")
+    for index, ((batch_size, lr, loss), part) in enumerate(
+        first.groupby(["batch_size", "lr", "loss_fn"])
+    ):
+        ax.plot(
+            part["examples_seen"],
+            part["loss"],
+            lw=0.9,
+            color=PALETTE[index % len(PALETTE)],
+            label=f"bs {batch_size}, lr {lr:g}, {loss}",
+        )
     ax.set(xlabel="training examples seen", ylabel="training loss (per step)", yscale="log")
     ax.legend(fontsize=7)
     save_figure(fig, path)

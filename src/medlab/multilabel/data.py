@@ -30,7 +30,9 @@ def read_table(path) -> pd.DataFrame:
     return frame.assign(labels=frame["labels"].map(lambda v: [x for x in v.split(";") if x]))
 
 
-def clean_table(table: pd.DataFrame, label_set: list[str], source: str = "table") -> tuple[pd.DataFrame, pd.DataFrame]:
+def clean_table(
+    table: pd.DataFrame, label_set: list[str], source: str = "table"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Drop rows with empty text, no labels, labels outside ``label_set`` or a duplicate id.
 
     Returns (clean, dropped); ``dropped`` has id, row, reason. Raises ValueError when
@@ -58,7 +60,9 @@ def clean_table(table: pd.DataFrame, label_set: list[str], source: str = "table"
         log.warning("%s: dropped %d of %d rows: %s", source, len(dropped), len(table), dropped[:5])
     if not keep:
         raise ValueError(f"{source}: no valid rows left after dropping {len(dropped)}")
-    return table.iloc[keep].reset_index(drop=True), pd.DataFrame(dropped, columns=["id", "row", "reason"])
+    return table.iloc[keep].reset_index(drop=True), pd.DataFrame(
+        dropped, columns=["id", "row", "reason"]
+    )
 
 
 def label_matrix(table: pd.DataFrame, label_set: list[str]) -> np.ndarray:
@@ -71,26 +75,44 @@ def label_matrix(table: pd.DataFrame, label_set: list[str]) -> np.ndarray:
     return matrix
 
 
-def stratified_split(matrix: np.ndarray, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, list[int]]:
+def stratified_split(
+    matrix: np.ndarray, fractions=(0.8, 0.1, 0.1), seed: int = 0
+) -> dict[str, list[int]]:
     """Iterative stratification (Sechidis et al. 2011, iterative-stratification package) so
     rare labels reach every split: train vs rest, then rest into validation and test."""
     from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
     indices = np.arange(len(matrix))
-    first = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=fractions[1] + fractions[2], random_state=seed)
+    first = MultilabelStratifiedShuffleSplit(
+        n_splits=1, test_size=fractions[1] + fractions[2], random_state=seed
+    )
     train, rest = next(first.split(indices, matrix))
-    second = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=fractions[2] / (fractions[1] + fractions[2]), random_state=seed)
+    second = MultilabelStratifiedShuffleSplit(
+        n_splits=1, test_size=fractions[2] / (fractions[1] + fractions[2]), random_state=seed
+    )
     val, test = next(second.split(rest, matrix[rest]))
-    return {"train": sorted(train.tolist()), "val": sorted(rest[val].tolist()), "test": sorted(rest[test].tolist())}
+    return {
+        "train": sorted(train.tolist()),
+        "val": sorted(rest[val].tolist()),
+        "test": sorted(rest[test].tolist()),
+    }
 
 
-def label_statistics(matrix: np.ndarray, split: dict[str, list[int]], label_set: list[str]) -> dict[str, pd.DataFrame]:
+def label_statistics(
+    matrix: np.ndarray, split: dict[str, list[int]], label_set: list[str]
+) -> dict[str, pd.DataFrame]:
     """Prevalence per label and split, cardinality, and the label co-occurrence matrix."""
-    prevalence = pd.DataFrame({"label": label_set, "count": matrix.sum(0), "prevalence": matrix.mean(0)})
+    prevalence = pd.DataFrame(
+        {"label": label_set, "count": matrix.sum(0), "prevalence": matrix.mean(0)}
+    )
     for part, rows in split.items():
         prevalence[f"{part}_positives"] = matrix[rows].sum(0)
-    cardinality = pd.DataFrame({"labels_per_example": [float(matrix.sum(1).mean())], "examples": [len(matrix)]})
-    cooccurrence = pd.DataFrame(matrix.T @ matrix, index=label_set, columns=label_set).reset_index(names="label")
+    cardinality = pd.DataFrame(
+        {"labels_per_example": [float(matrix.sum(1).mean())], "examples": [len(matrix)]}
+    )
+    cooccurrence = pd.DataFrame(matrix.T @ matrix, index=label_set, columns=label_set).reset_index(
+        names="label"
+    )
     return {"prevalence": prevalence, "cardinality": cardinality, "cooccurrence": cooccurrence}
 
 
@@ -101,11 +123,25 @@ def _hallmarks_records(path):
     """(pmid, text, raw label text) per abstract of the Hallmarks of Cancer archive, by PMID."""
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
-        texts = {re.sub(r"\.txt$", "", n.rsplit("/", 1)[-1]): n for n in names if "/text/" in n and n.endswith(".txt")}
-        labels = {re.sub(r"\.txt$", "", n.rsplit("/", 1)[-1]): n for n in names if "/labels/" in n and n.endswith(".txt")}
+        texts = {
+            re.sub(r"\.txt$", "", n.rsplit("/", 1)[-1]): n
+            for n in names
+            if "/text/" in n and n.endswith(".txt")
+        }
+        labels = {
+            re.sub(r"\.txt$", "", n.rsplit("/", 1)[-1]): n
+            for n in names
+            if "/labels/" in n and n.endswith(".txt")
+        }
         for pmid in sorted(texts):
-            text = io.TextIOWrapper(archive.open(texts[pmid]), encoding="utf-8", errors="replace").read()
-            raw = archive.read(labels[pmid]).decode("utf-8", errors="replace") if pmid in labels else ""
+            text = io.TextIOWrapper(
+                archive.open(texts[pmid]), encoding="utf-8", errors="replace"
+            ).read()
+            raw = (
+                archive.read(labels[pmid]).decode("utf-8", errors="replace")
+                if pmid in labels
+                else ""
+            )
             yield pmid, text, raw
 
 
@@ -117,8 +153,10 @@ def read_hallmarks_zip(path) -> pd.DataFrame:
     is rolled up to the abstract; the stray 'NULL' is dropped; an abstract with no hallmark
     is labelled 'none'.
     """
-    rows = [{"id": pmid, "text": " ".join(text.split()), "labels": hallmarks_from_label_text(raw)}
-            for pmid, text, raw in _hallmarks_records(path)]
+    rows = [
+        {"id": pmid, "text": " ".join(text.split()), "labels": hallmarks_from_label_text(raw)}
+        for pmid, text, raw in _hallmarks_records(path)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -138,9 +176,18 @@ def read_hallmarks_sentences(path, documents=None) -> pd.DataFrame:
         sentences = [line for line in text.splitlines() if line.strip()]
         fields = raw.split("<")[1:]
         if len(fields) != len(sentences):
-            raise ValueError(f"{path}: labels/{pmid}.txt has {len(fields)} sentence labels for {len(sentences)} sentences in text/{pmid}.txt")
-        rows += [{"id": f"{pmid}_{n:03d}", "document": pmid, "text": " ".join(sentence.split()), "labels": hallmarks_from_label_text(field)}
-                 for n, (sentence, field) in enumerate(zip(sentences, fields))]
+            raise ValueError(
+                f"{path}: labels/{pmid}.txt has {len(fields)} sentence labels for {len(sentences)} sentences in text/{pmid}.txt"
+            )
+        rows += [
+            {
+                "id": f"{pmid}_{n:03d}",
+                "document": pmid,
+                "text": " ".join(sentence.split()),
+                "labels": hallmarks_from_label_text(field),
+            }
+            for n, (sentence, field) in enumerate(zip(sentences, fields))
+        ]
     return pd.DataFrame(rows, columns=["id", "document", "text", "labels"])
 
 

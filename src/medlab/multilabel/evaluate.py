@@ -8,17 +8,28 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from medlab.multilabel.metrics import (
-    apply_calibrators, defined_labels, expected_calibration_error, fit_calibrators, global_threshold,
-    per_class_thresholds, ranking_and_threshold_metrics,
+    apply_calibrators,
+    defined_labels,
+    expected_calibration_error,
+    fit_calibrators,
+    global_threshold,
+    per_class_thresholds,
+    ranking_and_threshold_metrics,
 )
 
 
-def split_arrays(predictions: pd.DataFrame, label_set: list[str], part: str) -> tuple[np.ndarray, np.ndarray]:
+def split_arrays(
+    predictions: pd.DataFrame, label_set: list[str], part: str
+) -> tuple[np.ndarray, np.ndarray]:
     rows = predictions[predictions["split"] == part]
-    return rows[[f"true_{l}" for l in label_set]].to_numpy(), rows[[f"prob_{l}" for l in label_set]].to_numpy()
+    truth = rows[[f"true_{label}" for label in label_set]].to_numpy()
+    probs = rows[[f"prob_{label}" for label in label_set]].to_numpy()
+    return truth, probs
 
 
-def evaluate_predictions(predictions: pd.DataFrame, label_set: list[str]) -> tuple[dict, pd.DataFrame]:
+def evaluate_predictions(
+    predictions: pd.DataFrame, label_set: list[str]
+) -> tuple[dict, pd.DataFrame]:
     """(metrics, per-class table) for the test split.
 
     metrics: ``at_0.5``, ``per_class_thresholds``, ``global_threshold`` (each the
@@ -35,10 +46,15 @@ def evaluate_predictions(predictions: pd.DataFrame, label_set: list[str]) -> tup
         "global_threshold": ranking_and_threshold_metrics(test_y, test_p, single),
         "thresholds": {"per_class": dict(zip(label_set, tuned.tolist())), "global": single},
         "excluded_from_macro": {
-            label: "no positives in the test split" if test_y[:, j].sum() == 0 else "no negatives in the test split"
-            for j, label in enumerate(label_set) if not defined_labels(test_y)[j]
+            label: "no positives in the test split"
+            if test_y[:, j].sum() == 0
+            else "no negatives in the test split"
+            for j, label in enumerate(label_set)
+            if not defined_labels(test_y)[j]
         },
-        "labels_without_validation_positives": [label for j, label in enumerate(label_set) if val_y[:, j].sum() == 0],
+        "labels_without_validation_positives": [
+            label for j, label in enumerate(label_set) if val_y[:, j].sum() == 0
+        ],
     }
     calibration = {"raw": expected_calibration_error(test_y, test_p)}
     for method in ("platt", "isotonic"):
@@ -48,19 +64,34 @@ def evaluate_predictions(predictions: pd.DataFrame, label_set: list[str]) -> tup
     return metrics, per_class_table(test_y, test_p, tuned, label_set)
 
 
-def per_class_table(labels: np.ndarray, probs: np.ndarray, tuned: np.ndarray, label_set: list[str]) -> pd.DataFrame:
+def per_class_table(
+    labels: np.ndarray, probs: np.ndarray, tuned: np.ndarray, label_set: list[str]
+) -> pd.DataFrame:
     """Per label: support, ROC-AUC, AP, and the confusion matrix and F1 at 0.5 and at its tuned threshold."""
     rows = []
     for j, label in enumerate(label_set):
         y, p = labels[:, j], probs[:, j]
         defined = 0 < y.sum() < len(y)
-        row = {"label": label, "test_positives": int(y.sum()), "roc_auc": float(roc_auc_score(y, p)) if defined else float("nan"),
-               "average_precision": float(average_precision_score(y, p)) if defined else float("nan"), "threshold": float(tuned[j])}
+        row = {
+            "label": label,
+            "test_positives": int(y.sum()),
+            "roc_auc": float(roc_auc_score(y, p)) if defined else float("nan"),
+            "average_precision": float(average_precision_score(y, p)) if defined else float("nan"),
+            "threshold": float(tuned[j]),
+        }
         for name, threshold in (("0.5", 0.5), ("tuned", tuned[j])):
             predicted = p >= threshold
             tp, fp = int((predicted & (y == 1)).sum()), int((predicted & (y == 0)).sum())
             fn, tn = int((~predicted & (y == 1)).sum()), int((~predicted & (y == 0)).sum())
             f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-            row.update({f"f1_{name}": f1, f"tp_{name}": tp, f"fp_{name}": fp, f"fn_{name}": fn, f"tn_{name}": tn})
+            row.update(
+                {
+                    f"f1_{name}": f1,
+                    f"tp_{name}": tp,
+                    f"fp_{name}": fp,
+                    f"fn_{name}": fn,
+                    f"tn_{name}": tn,
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)

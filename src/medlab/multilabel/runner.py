@@ -31,13 +31,21 @@ class SplitPart:
 
     def document_probabilities(self, unit_probabilities: np.ndarray) -> np.ndarray:
         """(units, labels) -> (documents, labels)."""
-        return roll_up(unit_probabilities, self.unit_documents, self.documents, self.label_set, self.empty_label)
+        return roll_up(
+            unit_probabilities,
+            self.unit_documents,
+            self.documents,
+            self.label_set,
+            self.empty_label,
+        )
 
     def predict(self, model, device) -> np.ndarray:
         return self.document_probabilities(predict_probabilities(model, self.units, device))
 
 
-def split_parts(units, table: pd.DataFrame, split: dict, label_set: list[str], empty_label: str | None = None) -> dict[str, SplitPart]:
+def split_parts(
+    units, table: pd.DataFrame, split: dict, label_set: list[str], empty_label: str | None = None
+) -> dict[str, SplitPart]:
     """Train / val / test parts of a tokenized unit dataset (documents or sentences).
 
     ``split`` holds row positions of the document ``table``; a unit belongs to the part of
@@ -52,17 +60,38 @@ def split_parts(units, table: pd.DataFrame, split: dict, label_set: list[str], e
         documents = table["id"].iloc[split[part]].tolist()
         rows = rows_of_documents(unit_documents, documents)
         if not rows:
-            raise ValueError(f"no training units for the {len(documents)} documents of the {part} split")
-        parts[part] = SplitPart(torch_view(units, rows), [unit_documents[r] for r in rows], documents,
-                                truth[split[part]], label_set, empty_label)
+            raise ValueError(
+                f"no training units for the {len(documents)} documents of the {part} split"
+            )
+        parts[part] = SplitPart(
+            torch_view(units, rows),
+            [unit_documents[r] for r in rows],
+            documents,
+            truth[split[part]],
+            label_set,
+            empty_label,
+        )
     return parts
 
 
-def train_on_parts(model, parts: dict[str, SplitPart], spec: FineTuneSpec, seed: int, device, checkpoint_path=None):
+def train_on_parts(
+    model, parts: dict[str, SplitPart], spec: FineTuneSpec, seed: int, device, checkpoint_path=None
+):
     """Fine-tune on the train units, scoring each epoch on the validation documents."""
     val = parts["val"]
-    return fine_tune(model, parts["train"].units, val.units, spec, seed, device, checkpoint_path=checkpoint_path,
-                     validation_view=lambda probabilities: (val.truth, val.document_probabilities(probabilities)))
+    return fine_tune(
+        model,
+        parts["train"].units,
+        val.units,
+        spec,
+        seed,
+        device,
+        checkpoint_path=checkpoint_path,
+        validation_view=lambda probabilities: (
+            val.truth,
+            val.document_probabilities(probabilities),
+        ),
+    )
 
 
 def prediction_table(model, parts: dict[str, SplitPart], device) -> pd.DataFrame:
@@ -78,8 +107,18 @@ def prediction_table(model, parts: dict[str, SplitPart], device) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
-def run_cell(model_name: str, tokenized_dir, table: pd.DataFrame, split: dict, label_set: list[str], spec: FineTuneSpec,
-             seed: int, device, outputs, empty_label: str | None = None) -> None:
+def run_cell(
+    model_name: str,
+    tokenized_dir,
+    table: pd.DataFrame,
+    split: dict,
+    label_set: list[str],
+    spec: FineTuneSpec,
+    seed: int,
+    device,
+    outputs,
+    empty_label: str | None = None,
+) -> None:
     """Fine-tune on the train units, select on validation documents; write steps, epochs,
     predictions (validation and test documents) and a summary."""
     from datasets import load_from_disk
@@ -94,14 +133,17 @@ def run_cell(model_name: str, tokenized_dir, table: pd.DataFrame, split: dict, l
     losses = result.steps["loss"]
     last_epoch = losses[result.steps.epoch == result.steps.epoch.max()]
     write_json(
-        {"best_epoch": result.best_epoch, "epochs_trained": int(result.epochs["epoch"].max()),
-         "training_units": len(parts["train"].units),
-         "examples_per_s": float(result.epochs["examples_per_s"].mean()),
-         "peak_memory_mb": float(result.epochs["peak_memory_mb"].max()),
-         "train_seconds": float(result.epochs["train_seconds"].sum()),
-         # coefficient of variation of the per-step training loss over the last epoch trained
-         "loss_cv_last_epoch": float(last_epoch.std() / last_epoch.mean()),
-         "loss_cv_all_steps": float(losses.std() / losses.mean())},
+        {
+            "best_epoch": result.best_epoch,
+            "epochs_trained": int(result.epochs["epoch"].max()),
+            "training_units": len(parts["train"].units),
+            "examples_per_s": float(result.epochs["examples_per_s"].mean()),
+            "peak_memory_mb": float(result.epochs["peak_memory_mb"].max()),
+            "train_seconds": float(result.epochs["train_seconds"].sum()),
+            # coefficient of variation of the per-step training loss over the last epoch trained
+            "loss_cv_last_epoch": float(last_epoch.std() / last_epoch.mean()),
+            "loss_cv_all_steps": float(losses.std() / losses.mean()),
+        },
         outputs.summary,
     )
     if checkpoint.exists():

@@ -12,28 +12,110 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-LABELS = ["healthy", "hypertension", "diabetes", "asthma", "depression", "heart_failure", "pneumonia", "kidney_disease"]
+LABELS = [
+    "healthy",
+    "hypertension",
+    "diabetes",
+    "asthma",
+    "depression",
+    "heart_failure",
+    "pneumonia",
+    "kidney_disease",
+]
 # prevalence of each condition before correlations are added
-PREVALENCE = {"hypertension": 0.06, "diabetes": 0.05, "asthma": 0.045, "depression": 0.045, "heart_failure": 0.03,
-              "pneumonia": 0.03, "kidney_disease": 0.02}
+PREVALENCE = {
+    "hypertension": 0.06,
+    "diabetes": 0.05,
+    "asthma": 0.045,
+    "depression": 0.045,
+    "heart_failure": 0.03,
+    "pneumonia": 0.03,
+    "kidney_disease": 0.02,
+}
 
 CUES = {
-    "hypertension": ["blood pressure elevated at 162/98", "on amlodipine", "hypertensive reading again", "lisinopril dose increased", "headaches with high blood pressure"],
-    "diabetes": ["HbA1c 8.4%", "on metformin", "polyuria and polydipsia", "fasting glucose raised", "diabetic foot check done"],
-    "asthma": ["wheeze on auscultation", "uses salbutamol inhaler", "nocturnal cough", "peak flow reduced", "inhaled steroid continued"],
-    "depression": ["low mood for several weeks", "sertraline started", "poor sleep and anhedonia", "PHQ-9 score 16", "feels hopeless"],
-    "heart_failure": ["bilateral ankle oedema", "orthopnoea", "ejection fraction 35%", "furosemide increased", "raised BNP"],
-    "pneumonia": ["right basal crackles", "consolidation on chest x-ray", "fever and productive cough", "started amoxicillin", "CRP 140"],
-    "kidney_disease": ["eGFR 38", "creatinine rising", "proteinuria on dipstick", "renal referral made", "CKD stage 3b"],
+    "hypertension": [
+        "blood pressure elevated at 162/98",
+        "on amlodipine",
+        "hypertensive reading again",
+        "lisinopril dose increased",
+        "headaches with high blood pressure",
+    ],
+    "diabetes": [
+        "HbA1c 8.4%",
+        "on metformin",
+        "polyuria and polydipsia",
+        "fasting glucose raised",
+        "diabetic foot check done",
+    ],
+    "asthma": [
+        "wheeze on auscultation",
+        "uses salbutamol inhaler",
+        "nocturnal cough",
+        "peak flow reduced",
+        "inhaled steroid continued",
+    ],
+    "depression": [
+        "low mood for several weeks",
+        "sertraline started",
+        "poor sleep and anhedonia",
+        "PHQ-9 score 16",
+        "feels hopeless",
+    ],
+    "heart_failure": [
+        "bilateral ankle oedema",
+        "orthopnoea",
+        "ejection fraction 35%",
+        "furosemide increased",
+        "raised BNP",
+    ],
+    "pneumonia": [
+        "right basal crackles",
+        "consolidation on chest x-ray",
+        "fever and productive cough",
+        "started amoxicillin",
+        "CRP 140",
+    ],
+    "kidney_disease": [
+        "eGFR 38",
+        "creatinine rising",
+        "proteinuria on dipstick",
+        "renal referral made",
+        "CKD stage 3b",
+    ],
 }
-SHARED_SYMPTOMS = ["fatigue", "short of breath on exertion", "reduced appetite", "mild dizziness", "weight change"]
-NOISE = [
-    "patient attended for review", "routine check-up", "vital signs recorded", "no known drug allergies", "non-smoker",
-    "drinks alcohol occasionally", "lives with partner", "works as a teacher", "exercise twice a week", "vaccinations up to date",
-    "BMI 26", "temperature 36.8", "heart sounds normal", "abdomen soft and non-tender", "follow up in twelve months",
-    "discussed diet and exercise", "reviewed medication list", "no new complaints", "sleeps well", "bloods requested",
+SHARED_SYMPTOMS = [
+    "fatigue",
+    "short of breath on exertion",
+    "reduced appetite",
+    "mild dizziness",
+    "weight change",
 ]
-NEGATIONS = {label: [f"no {cue}" for cue in cues[:2]] + [f"denies {cues[2]}"] for label, cues in CUES.items()}
+NOISE = [
+    "patient attended for review",
+    "routine check-up",
+    "vital signs recorded",
+    "no known drug allergies",
+    "non-smoker",
+    "drinks alcohol occasionally",
+    "lives with partner",
+    "works as a teacher",
+    "exercise twice a week",
+    "vaccinations up to date",
+    "BMI 26",
+    "temperature 36.8",
+    "heart sounds normal",
+    "abdomen soft and non-tender",
+    "follow up in twelve months",
+    "discussed diet and exercise",
+    "reviewed medication list",
+    "no new complaints",
+    "sleeps well",
+    "bloods requested",
+]
+NEGATIONS = {
+    label: [f"no {cue}" for cue in cues[:2]] + [f"denies {cues[2]}"] for label, cues in CUES.items()
+}
 HEALTHY_CUES = ["feels well", "no concerns today", "examination unremarkable", "fit and active"]
 
 
@@ -79,6 +161,19 @@ def generate_notes(n: int, seed: int = 0, healthy_rate: float = 0.925) -> pd.Dat
             # healthy notes carry a condition rarely (well-controlled chronic disease)
             labels = {"healthy"} | (labels if rng.random() < 0.15 else set())
         elif not labels:
-            labels = {str(rng.choice(list(PREVALENCE), p=np.array(list(PREVALENCE.values())) / sum(PREVALENCE.values())))}
-        rows.append({"id": f"note{index:05d}", "text": _note(rng, labels), "labels": sorted(labels, key=LABELS.index)})
+            labels = {
+                str(
+                    rng.choice(
+                        list(PREVALENCE),
+                        p=np.array(list(PREVALENCE.values())) / sum(PREVALENCE.values()),
+                    )
+                )
+            }
+        rows.append(
+            {
+                "id": f"note{index:05d}",
+                "text": _note(rng, labels),
+                "labels": sorted(labels, key=LABELS.index),
+            }
+        )
     return pd.DataFrame(rows)

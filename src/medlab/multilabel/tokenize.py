@@ -16,10 +16,20 @@ def tokenize_table(table: pd.DataFrame, label_set: list[str], tokenizer, max_len
 
     matrix = label_matrix(table, label_set).astype("float32")
     documents = table["document"] if "document" in table.columns else table["id"]
-    dataset = Dataset.from_dict({"id": table["id"].tolist(), "document": documents.tolist(), "text": table["text"].tolist(), "labels": matrix.tolist()})
+    dataset = Dataset.from_dict(
+        {
+            "id": table["id"].tolist(),
+            "document": documents.tolist(),
+            "text": table["text"].tolist(),
+            "labels": matrix.tolist(),
+        }
+    )
     encoded = dataset.map(
-        lambda batch: tokenizer(batch["text"], truncation=True, padding="max_length", max_length=max_length),
-        batched=True, remove_columns=["text"],
+        lambda batch: tokenizer(
+            batch["text"], truncation=True, padding="max_length", max_length=max_length
+        ),
+        batched=True,
+        remove_columns=["text"],
     )
     return encoded
 

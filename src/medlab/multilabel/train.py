@@ -75,14 +75,21 @@ def new_classifier(model_name: str, num_labels: int):
 
     from medlab.pretrained import load_pretrained, resolve_model
 
-    model = load_pretrained(AutoModelForSequenceClassification, model_name, num_labels=num_labels,
-                            problem_type="multi_label_classification")
+    model = load_pretrained(
+        AutoModelForSequenceClassification,
+        model_name,
+        num_labels=num_labels,
+        problem_type="multi_label_classification",
+    )
     pooler = getattr(model.base_model, "pooler", None)
     if pooler is not None and (Path(resolve_model(model_name)) / "modules.json").exists():
         dense = pooler.dense
         dense.weight.data.normal_(0.0, model.config.initializer_range)
         dense.bias.data.zero_()
-        log.info("%s is a sentence-transformers checkpoint: its unused [CLS] pooler was re-initialised", model_name)
+        log.info(
+            "%s is a sentence-transformers checkpoint: its unused [CLS] pooler was re-initialised",
+            model_name,
+        )
     return model
 
 
@@ -102,7 +109,9 @@ def parameter_groups(model, lr: float, weight_decay: float, layer_lr_decay: floa
     add(list(encoder.embeddings.named_parameters()), layer_lr_decay ** (n_layers + 1))
     for index, layer in enumerate(encoder.encoder.layer):
         add(list(layer.named_parameters()), layer_lr_decay ** (n_layers - index))
-    encoder_ids = {id(p) for p in encoder.embeddings.parameters()} | {id(p) for p in encoder.encoder.parameters()}
+    encoder_ids = {id(p) for p in encoder.embeddings.parameters()} | {
+        id(p) for p in encoder.encoder.parameters()
+    }
     add([(n, p) for n, p in model.named_parameters() if id(p) not in encoder_ids], 1.0)
     return [g for g in groups if g["params"]]
 
@@ -127,7 +136,10 @@ def trim_padding(batch: dict) -> dict:
     positions are masked out of attention, so the outputs do not change; the cost does.
     """
     width = int(batch["attention_mask"].sum(1).max())
-    return {k: v[:, :width] if k in ("input_ids", "attention_mask", "token_type_ids") else v for k, v in batch.items()}
+    return {
+        k: v[:, :width] if k in ("input_ids", "attention_mask", "token_type_ids") else v
+        for k, v in batch.items()
+    }
 
 
 def token_lengths(dataset) -> list[int]:
@@ -145,7 +157,7 @@ def predict_probabilities(model, dataset, device: torch.device, batch_size: int 
     order = np.argsort(token_lengths(dataset), kind="stable")
     out = []
     for start in range(0, len(order), batch_size):
-        batch = trim_padding(dataset[order[start:start + batch_size].tolist()])
+        batch = trim_padding(dataset[order[start : start + batch_size].tolist()])
         inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
         out.append(torch.sigmoid(model(**inputs).logits).cpu())
     probabilities = np.empty((len(order), out[0].shape[1]) if out else (0, 0), dtype=np.float32)
@@ -154,8 +166,16 @@ def predict_probabilities(model, dataset, device: torch.device, batch_size: int 
     return probabilities
 
 
-def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: torch.device, checkpoint_path=None,
-              validation_view=None) -> FineTuneResult:
+def fine_tune(
+    model,
+    train_ds,
+    val_ds,
+    spec: FineTuneSpec,
+    seed: int,
+    device: torch.device,
+    checkpoint_path=None,
+    validation_view=None,
+) -> FineTuneResult:
     """Train ``model`` in place; return step and epoch logs and the best validation weights.
 
     ``train_ds``/``val_ds`` are torch-format datasets with input_ids, attention_mask and
@@ -172,26 +192,46 @@ def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: to
         val_labels = val_ds[:]["labels"].numpy()
         validation_view = lambda probabilities: (val_labels, probabilities)  # noqa: E731
     positives = train_labels.sum(0)
-    pos_weight = torch.tensor(((len(train_labels) - positives) / positives.clip(min=1)).clip(max=spec.max_pos_weight), dtype=torch.float32, device=device)
+    pos_weight = torch.tensor(
+        ((len(train_labels) - positives) / positives.clip(min=1)).clip(max=spec.max_pos_weight),
+        dtype=torch.float32,
+        device=device,
+    )
     loss_fn = build_loss(spec.loss, pos_weight=pos_weight, gamma=spec.focal_gamma)
     if spec.oversample:
-        sampler = WeightedRandomSampler(oversampling_weights(train_labels), len(train_labels), replacement=True, generator=generator)
+        sampler = WeightedRandomSampler(
+            oversampling_weights(train_labels),
+            len(train_labels),
+            replacement=True,
+            generator=generator,
+        )
         loader = DataLoader(train_ds, batch_size=spec.batch_size, sampler=sampler)
     elif spec.group_by_length:
         from transformers.trainer_pt_utils import LengthGroupedSampler
 
-        sampler = LengthGroupedSampler(spec.batch_size, lengths=token_lengths(train_ds), generator=generator)
+        sampler = LengthGroupedSampler(
+            spec.batch_size, lengths=token_lengths(train_ds), generator=generator
+        )
         loader = DataLoader(train_ds, batch_size=spec.batch_size, sampler=sampler)
     else:
         loader = DataLoader(train_ds, batch_size=spec.batch_size, shuffle=True, generator=generator)
-    optimizer = torch.optim.AdamW(parameter_groups(model, spec.lr, spec.weight_decay, spec.layer_lr_decay), lr=spec.lr)
+    optimizer = torch.optim.AdamW(
+        parameter_groups(model, spec.lr, spec.weight_decay, spec.layer_lr_decay), lr=spec.lr
+    )
     total_steps = spec.epochs * len(loader)
     from transformers import get_linear_schedule_with_warmup
 
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(spec.warmup_ratio * total_steps), total_steps)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(spec.warmup_ratio * total_steps), total_steps
+    )
     model.to(device)
     steps, epochs = [], []
-    best_score, best_epoch, best_state, bad_epochs = -math.inf, 0, copy.deepcopy(model.state_dict()), 0
+    best_score, best_epoch, best_state, bad_epochs = (
+        -math.inf,
+        0,
+        copy.deepcopy(model.state_dict()),
+        0,
+    )
     for epoch in range(1, spec.epochs + 1):
         model.train()
         started, seen = time.perf_counter(), 0
@@ -210,15 +250,37 @@ def fine_tune(model, train_ds, val_ds, spec: FineTuneSpec, seed: int, device: to
             optimizer.step()
             scheduler.step()
             seen += len(targets)
-            steps.append({"step": len(steps) + 1, "epoch": epoch, "loss": loss.item(), "lr": scheduler.get_last_lr()[-1]})
+            steps.append(
+                {
+                    "step": len(steps) + 1,
+                    "epoch": epoch,
+                    "loss": loss.item(),
+                    "lr": scheduler.get_last_lr()[-1],
+                }
+            )
             if len(steps) % max(1, len(loader) // 4) == 0:
                 log.info("epoch %d, step %d: loss %.4f", epoch, len(steps), loss.item())
         seconds = time.perf_counter() - started
-        metrics = ranking_and_threshold_metrics(*validation_view(predict_probabilities(model, val_ds, device)), threshold=0.5)
+        metrics = ranking_and_threshold_metrics(
+            *validation_view(predict_probabilities(model, val_ds, device)), threshold=0.5
+        )
         score = metrics[spec.early_stopping_metric]
-        epochs.append({"epoch": epoch, "train_seconds": seconds, "examples_per_s": seen / seconds,
-                       "peak_memory_mb": _peak_memory_mb(device), **{f"val_{k}": v for k, v in metrics.items()}})
-        log.info("epoch %d: %s=%.4f, %.1f examples/s", epoch, spec.early_stopping_metric, score, seen / seconds)
+        epochs.append(
+            {
+                "epoch": epoch,
+                "train_seconds": seconds,
+                "examples_per_s": seen / seconds,
+                "peak_memory_mb": _peak_memory_mb(device),
+                **{f"val_{k}": v for k, v in metrics.items()},
+            }
+        )
+        log.info(
+            "epoch %d: %s=%.4f, %.1f examples/s",
+            epoch,
+            spec.early_stopping_metric,
+            score,
+            seen / seconds,
+        )
         if math.isfinite(score):
             improved = score > best_score
         else:

@@ -19,8 +19,13 @@ def rows_of_documents(unit_documents: list[str], documents: list[str]) -> list[i
     return [row for row, document in enumerate(unit_documents) if document in wanted]
 
 
-def roll_up(probabilities: np.ndarray, unit_documents: list[str], documents: list[str],
-            label_set: list[str], empty_label: str | None = None) -> np.ndarray:
+def roll_up(
+    probabilities: np.ndarray,
+    unit_documents: list[str],
+    documents: list[str],
+    label_set: list[str],
+    empty_label: str | None = None,
+) -> np.ndarray:
     """Document probabilities from unit probabilities.
 
     probabilities: (units, labels); unit_documents: the document of each unit. Returns

@@ -47,7 +47,9 @@ def contains_answer(prediction: str, golds: list[str]) -> float:
     """1.0 when a normalised gold answer occurs inside the normalised prediction
     (a long answer that includes the gold span counts; a generic "AI" does not)."""
     predicted = f" {normalize_answer(prediction)} "
-    return float(any(normalize_answer(gold) and f" {normalize_answer(gold)} " in predicted for gold in golds))
+    return float(
+        any(normalize_answer(gold) and f" {normalize_answer(gold)} " in predicted for gold in golds)
+    )
 
 
 def answer_length(prediction: str) -> int:

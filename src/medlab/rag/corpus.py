@@ -42,7 +42,9 @@ def _read_text(path) -> tuple[str, bool]:
         return raw.decode("utf-8", errors="replace"), True
 
 
-def _checked_answers(question_id: str, answers: list[dict], text: str, issues: Counter) -> list[dict]:
+def _checked_answers(
+    question_id: str, answers: list[dict], text: str, issues: Counter
+) -> list[dict]:
     """Answers whose span matches ``text``; a wrong ``answer_start`` is re-located if possible."""
     checked = []
     for answer in answers:
@@ -63,7 +65,9 @@ def _checked_answers(question_id: str, answers: list[dict], text: str, issues: C
     return checked
 
 
-def _add_question(corpus: Corpus, seen: set, qid: str, question: str, doc_id: str, answers: list[dict]) -> None:
+def _add_question(
+    corpus: Corpus, seen: set, qid: str, question: str, doc_id: str, answers: list[dict]
+) -> None:
     if qid in seen:
         corpus.issues["duplicate question id"] += 1
         return
@@ -88,7 +92,11 @@ def load_squad(path) -> Corpus:
     seen: set = set()
     for article_index, article in enumerate(data.get("data", [])):
         for paragraph_index, paragraph in enumerate(article.get("paragraphs", [])):
-            doc_id = str(paragraph.get("document_id", f"{article.get('title', article_index)}#{paragraph_index}"))
+            doc_id = str(
+                paragraph.get(
+                    "document_id", f"{article.get('title', article_index)}#{paragraph_index}"
+                )
+            )
             context = paragraph.get("context", "")
             if not context.strip():
                 corpus.issues["empty document"] += 1
@@ -101,7 +109,14 @@ def load_squad(path) -> Corpus:
                 if qa.get("is_impossible"):
                     corpus.issues["unanswerable question (skipped)"] += 1
                     continue
-                _add_question(corpus, seen, str(qa.get("id")), str(qa.get("question", "")), doc_id, qa.get("answers", []))
+                _add_question(
+                    corpus,
+                    seen,
+                    str(qa.get("id")),
+                    str(qa.get("question", "")),
+                    doc_id,
+                    qa.get("answers", []),
+                )
     _check_not_empty(corpus, path)
     return corpus
 
@@ -137,7 +152,14 @@ def load_jsonl(documents_path, questions_path) -> Corpus:
         if doc_id not in corpus.documents:
             corpus.issues["question about an unknown document (dropped)"] += 1
             continue
-        _add_question(corpus, seen, str(record.get("id")), str(record.get("question", "")), doc_id, record.get("answers", []))
+        _add_question(
+            corpus,
+            seen,
+            str(record.get("id")),
+            str(record.get("question", "")),
+            doc_id,
+            record.get("answers", []),
+        )
     corpus.issues = +corpus.issues  # drop zero counts
     _check_not_empty(corpus, questions_path)
     return corpus
@@ -145,8 +167,10 @@ def load_jsonl(documents_path, questions_path) -> Corpus:
 
 def _check_not_empty(corpus: Corpus, path) -> None:
     if not corpus.documents or not corpus.questions:
-        raise ValueError(f"{path}: {len(corpus.documents)} documents and {len(corpus.questions)} usable questions; need both "
-                         f"(issues: {dict(corpus.issues)})")
+        raise ValueError(
+            f"{path}: {len(corpus.documents)} documents and {len(corpus.questions)} usable questions; need both "
+            f"(issues: {dict(corpus.issues)})"
+        )
 
 
 def write_jsonl(records, path) -> None:

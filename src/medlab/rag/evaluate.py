@@ -6,10 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from medlab.rag.answers import answer_length, contains_answer, exact_match, normalize_answer, token_f1
+from medlab.rag.answers import (
+    answer_length,
+    contains_answer,
+    exact_match,
+    normalize_answer,
+    token_f1,
+)
 
 
-def documents_from_passages(ranking: list[tuple[int, float]], passage_doc_ids: list[str]) -> dict[str, float]:
+def documents_from_passages(
+    ranking: list[tuple[int, float]], passage_doc_ids: list[str]
+) -> dict[str, float]:
     """Document scores from a passage ranking: each document's best passage score.
 
     Ranks are preserved by adding a tiny decreasing offset so ties follow passage order.
@@ -22,7 +30,11 @@ def documents_from_passages(ranking: list[tuple[int, float]], passage_doc_ids: l
     return documents
 
 
-def retrieval_metrics(gold: dict[str, str], runs: dict[str, dict[str, float]], metrics=("recall@5", "recall@10", "mrr@10", "ndcg@10")) -> dict[str, float]:
+def retrieval_metrics(
+    gold: dict[str, str],
+    runs: dict[str, dict[str, float]],
+    metrics=("recall@5", "recall@10", "mrr@10", "ndcg@10"),
+) -> dict[str, float]:
     """Mean metrics over questions. ``gold``: question id -> gold document id; ``runs``:
     question id -> {document id: score}. A question with no retrieved document scores 0."""
     from ranx import Qrels, Run, evaluate
@@ -43,7 +55,9 @@ def answer_in_passages(golds: list[str], passage_texts: list[str]) -> float:
     return float(any(f" {normalize_answer(g)} " in joined for g in golds))
 
 
-def score_answers(answers: pd.DataFrame, golds: dict[str, list[str]], passage_texts: list[str], correct_f1: float) -> pd.DataFrame:
+def score_answers(
+    answers: pd.DataFrame, golds: dict[str, list[str]], passage_texts: list[str], correct_f1: float
+) -> pd.DataFrame:
     """Adds exact_match, f1, contains_answer, answer_tokens, answer_in_passages and correct (f1 >= correct_f1)."""
     scored = answers.copy()
     gold = scored["question_id"].map(golds)
@@ -52,18 +66,24 @@ def score_answers(answers: pd.DataFrame, golds: dict[str, list[str]], passage_te
     scored["contains_answer"] = [contains_answer(a, g) for a, g in zip(scored["answer"], gold)]
     scored["answer_tokens"] = scored["answer"].map(answer_length)
     scored["answer_in_passages"] = [
-        answer_in_passages(g, [passage_texts[int(i)] for i in str(p).split()]) for p, g in zip(scored["passages"].fillna(""), gold)
+        answer_in_passages(g, [passage_texts[int(i)] for i in str(p).split()])
+        for p, g in zip(scored["passages"].fillna(""), gold)
     ]
     scored["correct"] = (scored["f1"] >= correct_f1).astype(int)
     return scored
 
 
-def platt_calibrate(dev_scores: np.ndarray, dev_correct: np.ndarray, test_scores: np.ndarray) -> tuple[np.ndarray | None, str]:
+def platt_calibrate(
+    dev_scores: np.ndarray, dev_correct: np.ndarray, test_scores: np.ndarray
+) -> tuple[np.ndarray | None, str]:
     """Test confidences mapped to P(correct) by logistic regression fitted on dev; (None, reason) when impossible."""
     from sklearn.linear_model import LogisticRegression
 
     if len(dev_scores) < 2 or len(set(dev_correct.tolist())) < 2:
-        return None, f"dev answers are all {'correct' if dev_correct.mean() == 1 else 'wrong'} (n={len(dev_scores)}): nothing to calibrate against"
+        return (
+            None,
+            f"dev answers are all {'correct' if dev_correct.mean() == 1 else 'wrong'} (n={len(dev_scores)}): nothing to calibrate against",
+        )
     model = LogisticRegression().fit(dev_scores.reshape(-1, 1), dev_correct)
     return model.predict_proba(test_scores.reshape(-1, 1))[:, 1], ""
 
@@ -73,7 +93,9 @@ def confidence_auroc(correct: np.ndarray, confidence: np.ndarray) -> tuple[float
     from sklearn.metrics import roc_auc_score
 
     if len(set(correct.tolist())) < 2:
-        return float("nan"), f"all {len(correct)} answers {'correct' if correct.mean() == 1 else 'wrong'}"
+        return float(
+            "nan"
+        ), f"all {len(correct)} answers {'correct' if correct.mean() == 1 else 'wrong'}"
     return float(roc_auc_score(correct, confidence)), ""
 
 
@@ -83,20 +105,41 @@ def reader_table(scored: pd.DataFrame) -> pd.DataFrame:
 
     original = scored[scored["variant"] == "original"]
     rows = []
-    for (reader, method, cutoff), test in original[original["split"] == "test"].groupby(["reader", "method", "cutoff"], sort=False):
-        dev = original[(original["split"] == "dev") & (original["reader"] == reader) & (original["method"] == method)
-                       & (original["cutoff"] == cutoff)]
+    for (reader, method, cutoff), test in original[original["split"] == "test"].groupby(
+        ["reader", "method", "cutoff"], sort=False
+    ):
+        dev = original[
+            (original["split"] == "dev")
+            & (original["reader"] == reader)
+            & (original["method"] == method)
+            & (original["cutoff"] == cutoff)
+        ]
         correct, confidence = test["correct"].to_numpy(), test["confidence"].to_numpy()
-        calibrated, calibration_note = platt_calibrate(dev["confidence"].to_numpy(), dev["correct"].to_numpy(), confidence)
+        calibrated, calibration_note = platt_calibrate(
+            dev["confidence"].to_numpy(), dev["correct"].to_numpy(), confidence
+        )
         auroc, auroc_note = confidence_auroc(correct, confidence)
-        rows.append({
-            "reader": reader, "method": method, "cutoff": cutoff, "n": len(test),
-            "exact_match": test["exact_match"].mean(), "f1": test["f1"].mean(), "contains_answer": test["contains_answer"].mean(),
-            "answer_in_passages": test["answer_in_passages"].mean(), "answer_tokens": test["answer_tokens"].mean(),
-            "mean_confidence": confidence.mean(), "ece_raw": expected_calibration_error(correct, confidence),
-            "ece_calibrated": expected_calibration_error(correct, calibrated) if calibrated is not None else float("nan"),
-            "confidence_auroc": auroc, "ece_calibrated_note": calibration_note, "confidence_auroc_note": auroc_note,
-        })
+        rows.append(
+            {
+                "reader": reader,
+                "method": method,
+                "cutoff": cutoff,
+                "n": len(test),
+                "exact_match": test["exact_match"].mean(),
+                "f1": test["f1"].mean(),
+                "contains_answer": test["contains_answer"].mean(),
+                "answer_in_passages": test["answer_in_passages"].mean(),
+                "answer_tokens": test["answer_tokens"].mean(),
+                "mean_confidence": confidence.mean(),
+                "ece_raw": expected_calibration_error(correct, confidence),
+                "ece_calibrated": expected_calibration_error(correct, calibrated)
+                if calibrated is not None
+                else float("nan"),
+                "confidence_auroc": auroc,
+                "ece_calibrated_note": calibration_note,
+                "confidence_auroc_note": auroc_note,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -109,12 +152,26 @@ def stability_table(scored: pd.DataFrame, small: str, large: str) -> pd.DataFram
         b = part[part["cutoff"] == large].set_index("question_id").reindex(a.index)
         if a.empty or b["answer"].isna().all():
             continue
-        same = [normalize_answer(x) == normalize_answer(y) for x, y in zip(a["answer"], b["answer"])]
-        rows.append({"reader": reader, "method": method, "cutoffs": f"{small} vs {large}", "n": len(a),
-                     "same_answer": float(np.mean(same)),
-                     "answer_f1_between": float(np.mean([token_f1(x, [y]) for x, y in zip(a["answer"], b["answer"])])),
-                     "mean_abs_confidence_change": float(np.mean(np.abs(a["confidence"] - b["confidence"]))),
-                     f"f1_{small}": a["f1"].mean(), f"f1_{large}": b["f1"].mean()})
+        same = [
+            normalize_answer(x) == normalize_answer(y) for x, y in zip(a["answer"], b["answer"])
+        ]
+        rows.append(
+            {
+                "reader": reader,
+                "method": method,
+                "cutoffs": f"{small} vs {large}",
+                "n": len(a),
+                "same_answer": float(np.mean(same)),
+                "answer_f1_between": float(
+                    np.mean([token_f1(x, [y]) for x, y in zip(a["answer"], b["answer"])])
+                ),
+                "mean_abs_confidence_change": float(
+                    np.mean(np.abs(a["confidence"] - b["confidence"]))
+                ),
+                f"f1_{small}": a["f1"].mean(),
+                f"f1_{large}": b["f1"].mean(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -122,38 +179,90 @@ def perturbation_table(scored: pd.DataFrame) -> pd.DataFrame:
     """Per reader and query perturbation (test): answer changes, confidence change, F1 change vs the original query."""
     test = scored[scored["split"] == "test"]
     rows = []
-    for (reader, method, cutoff), part in test[test["variant"] != "original"].groupby(["reader", "method", "cutoff"], sort=False):
-        base = test[(test["reader"] == reader) & (test["method"] == method) & (test["cutoff"] == cutoff)
-                    & (test["variant"] == "original")].set_index("question_id")
+    for (reader, method, cutoff), part in test[test["variant"] != "original"].groupby(
+        ["reader", "method", "cutoff"], sort=False
+    ):
+        base = test[
+            (test["reader"] == reader)
+            & (test["method"] == method)
+            & (test["cutoff"] == cutoff)
+            & (test["variant"] == "original")
+        ].set_index("question_id")
         for variant, perturbed in part.groupby("variant", sort=False):
             perturbed = perturbed.set_index("question_id")
             original = base.reindex(perturbed.index)
-            rows.append({
-                "reader": reader, "method": method, "cutoff": cutoff, "perturbation": variant, "n": len(perturbed),
-                "answer_changed": float(np.mean([normalize_answer(x) != normalize_answer(y)
-                                                 for x, y in zip(original["answer"], perturbed["answer"])])),
-                "top_passage_changed": float(np.mean([str(x).split()[:1] != str(y).split()[:1]
-                                                      for x, y in zip(original["passages"], perturbed["passages"])])),
-                "mean_abs_confidence_change": float(np.mean(np.abs(original["confidence"] - perturbed["confidence"]))),
-                "f1_original": original["f1"].mean(), "f1_perturbed": perturbed["f1"].mean(),
-            })
+            rows.append(
+                {
+                    "reader": reader,
+                    "method": method,
+                    "cutoff": cutoff,
+                    "perturbation": variant,
+                    "n": len(perturbed),
+                    "answer_changed": float(
+                        np.mean(
+                            [
+                                normalize_answer(x) != normalize_answer(y)
+                                for x, y in zip(original["answer"], perturbed["answer"])
+                            ]
+                        )
+                    ),
+                    "top_passage_changed": float(
+                        np.mean(
+                            [
+                                str(x).split()[:1] != str(y).split()[:1]
+                                for x, y in zip(original["passages"], perturbed["passages"])
+                            ]
+                        )
+                    ),
+                    "mean_abs_confidence_change": float(
+                        np.mean(np.abs(original["confidence"] - perturbed["confidence"]))
+                    ),
+                    "f1_original": original["f1"].mean(),
+                    "f1_perturbed": perturbed["f1"].mean(),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def worst_cases(scored: pd.DataFrame, questions: dict[str, str], golds: dict[str, list[str]], method: str, cutoff: str,
-                count: int) -> pd.DataFrame:
+def worst_cases(
+    scored: pd.DataFrame,
+    questions: dict[str, str],
+    golds: dict[str, list[str]],
+    method: str,
+    cutoff: str,
+    count: int,
+) -> pd.DataFrame:
     """The most confidently wrong test answers at (method, cutoff): lowest F1 first, then highest confidence."""
-    part = scored[(scored["split"] == "test") & (scored["variant"] == "original") & (scored["method"] == method)
-                  & (scored["cutoff"] == cutoff)].copy()
+    part = scored[
+        (scored["split"] == "test")
+        & (scored["variant"] == "original")
+        & (scored["method"] == method)
+        & (scored["cutoff"] == cutoff)
+    ].copy()
     part["question"] = part["question_id"].map(questions)
     part["gold"] = part["question_id"].map(lambda q: " | ".join(golds[q]))
     part = part.sort_values(["f1", "confidence"], ascending=[True, False], kind="stable")
-    columns = ["reader", "question_id", "question", "gold", "answer", "confidence", "f1", "answer_in_passages"]
+    columns = [
+        "reader",
+        "question_id",
+        "question",
+        "gold",
+        "answer",
+        "confidence",
+        "f1",
+        "answer_in_passages",
+    ]
     return part.groupby("reader", sort=False).head(count)[columns].reset_index(drop=True)
 
 
-def retrieval_table(rankings: pd.DataFrame, question_doc: dict[str, str], golds: dict[str, list[str]],
-                    passage_doc_ids: list[str], passage_texts: list[str], policies: dict) -> pd.DataFrame:
+def retrieval_table(
+    rankings: pd.DataFrame,
+    question_doc: dict[str, str],
+    golds: dict[str, list[str]],
+    passage_doc_ids: list[str],
+    passage_texts: list[str],
+    policies: dict,
+) -> pd.DataFrame:
     """Per method × query variant × cutoff over the questions of ``question_doc`` (id -> gold document).
 
     recall = gold document among the documents of the kept passages (computed here because
@@ -169,13 +278,28 @@ def retrieval_table(rankings: pd.DataFrame, question_doc: dict[str, str], golds:
     for method, variant in keys:
         full = {q: lists.get((q, variant, method), []) for q in wanted}
         depth10 = {q: documents_from_passages(r[:10], passage_doc_ids) for q, r in full.items()}
-        ranked = retrieval_metrics({q: question_doc[q] for q in wanted}, depth10, metrics=("mrr@10", "ndcg@10"))
+        ranked = retrieval_metrics(
+            {q: question_doc[q] for q in wanted}, depth10, metrics=("mrr@10", "ndcg@10")
+        )
         for cutoff, policy in policies.items():
             kept = {q: policy(r) for q, r in full.items()}
-            hit = [float(question_doc[q] in {passage_doc_ids[i] for i, _ in kept[q]}) for q in wanted]
-            in_passages = [answer_in_passages(golds[q], [passage_texts[i] for i, _ in kept[q]]) for q in wanted]
-            rows.append({"method": method, "variant": variant, "cutoff": cutoff, "n": len(wanted),
-                         "recall": float(np.mean(hit)), "answer_in_passages": float(np.mean(in_passages)),
-                         "mean_passages": float(np.mean([len(k) for k in kept.values()])),
-                         "mrr@10": ranked["mrr@10"], "ndcg@10": ranked["ndcg@10"]})
+            hit = [
+                float(question_doc[q] in {passage_doc_ids[i] for i, _ in kept[q]}) for q in wanted
+            ]
+            in_passages = [
+                answer_in_passages(golds[q], [passage_texts[i] for i, _ in kept[q]]) for q in wanted
+            ]
+            rows.append(
+                {
+                    "method": method,
+                    "variant": variant,
+                    "cutoff": cutoff,
+                    "n": len(wanted),
+                    "recall": float(np.mean(hit)),
+                    "answer_in_passages": float(np.mean(in_passages)),
+                    "mean_passages": float(np.mean([len(k) for k in kept.values()])),
+                    "mrr@10": ranked["mrr@10"],
+                    "ndcg@10": ranked["ndcg@10"],
+                }
+            )
     return pd.DataFrame(rows)

@@ -26,7 +26,9 @@ def split_passages(doc_id: str, text: str, size: int, overlap: int) -> list[Pass
     tested for containment in a passage.
     """
     if size <= 0 or not 0 <= overlap < size:
-        raise ValueError(f"passage size must be > 0 and 0 <= overlap < size, got size={size}, overlap={overlap}")
+        raise ValueError(
+            f"passage size must be > 0 and 0 <= overlap < size, got size={size}, overlap={overlap}"
+        )
     spans = [m.span() for m in TOKEN.finditer(text)]
     passages, step = [], size - overlap
     for index, first in enumerate(range(0, max(len(spans), 1), step)):
@@ -40,11 +42,17 @@ def split_passages(doc_id: str, text: str, size: int, overlap: int) -> list[Pass
     return passages
 
 
-def split_questions_by_document(doc_ids: list[str], fractions=(0.6, 0.2, 0.2), seed: int = 0) -> dict[str, list[str]]:
+def split_questions_by_document(
+    doc_ids: list[str], fractions=(0.6, 0.2, 0.2), seed: int = 0
+) -> dict[str, list[str]]:
     """Assign whole documents to train / dev / test, so no test document is seen in training."""
     order = list(np.random.default_rng(seed).permutation(sorted(doc_ids)))
     n_train = int(round(fractions[0] * len(order)))
     n_dev = int(round(fractions[1] * len(order)))
     if len(order) >= 3:
         n_train, n_dev = max(1, min(n_train, len(order) - 2)), max(1, n_dev)
-    return {"train": sorted(order[:n_train]), "dev": sorted(order[n_train : n_train + n_dev]), "test": sorted(order[n_train + n_dev :])}
+    return {
+        "train": sorted(order[:n_train]),
+        "dev": sorted(order[n_train : n_train + n_dev]),
+        "test": sorted(order[n_train + n_dev :]),
+    }

@@ -51,9 +51,18 @@ class ExtractiveReader:
     so confidence reflects competition between passages, not one window in isolation.
     """
 
-    def __init__(self, model, tokenizer, device: torch.device, max_length: int = 384, stride: int = 128,
-                 max_answer_tokens: int = 30, batch_size: int = 16, candidates_per_window: int = 20,
-                 allow_no_answer: bool = False):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        device: torch.device,
+        max_length: int = 384,
+        stride: int = 128,
+        max_answer_tokens: int = 30,
+        batch_size: int = 16,
+        candidates_per_window: int = 20,
+        allow_no_answer: bool = False,
+    ):
         self.model, self.tokenizer, self.device = model.to(device).eval(), tokenizer, device
         self.max_length, self.stride, self.max_answer_tokens = max_length, stride, max_answer_tokens
         self.batch_size, self.candidates_per_window = batch_size, candidates_per_window
@@ -61,7 +70,7 @@ class ExtractiveReader:
         self._cache: dict[tuple[str, int], list[Span]] = {}
 
     @classmethod
-    def from_pretrained(cls, model_name: str, device: torch.device, **options) -> "ExtractiveReader":
+    def from_pretrained(cls, model_name: str, device: torch.device, **options) -> ExtractiveReader:
         """A reader from a local directory, a packaged name or a hub SQuAD model.
 
         A model without a trained QA head (e.g. the packaged sentence encoder) gets a freshly
@@ -70,23 +79,46 @@ class ExtractiveReader:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         tokenizer = load_pretrained(AutoTokenizer, model_name)
-        return cls(load_pretrained(AutoModelForQuestionAnswering, model_name), tokenizer, device, **options)
+        return cls(
+            load_pretrained(AutoModelForQuestionAnswering, model_name), tokenizer, device, **options
+        )
 
     def encode(self, questions: list[str], contexts: list[str]):
         """Windows of (question, context) pairs with offsets; ``overflow_to_sample_mapping`` maps windows to pairs."""
-        return self.tokenizer(questions, contexts, truncation="only_second", max_length=self.max_length,
-                              stride=self.stride, return_overflowing_tokens=True, return_offsets_mapping=True,
-                              padding="longest", return_tensors="pt")
+        return self.tokenizer(
+            questions,
+            contexts,
+            truncation="only_second",
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding="longest",
+            return_tensors="pt",
+        )
 
-    def _decode_window(self, start_logits: np.ndarray, end_logits: np.ndarray, offsets, context_mask: np.ndarray,
-                       passage: int) -> list[Span]:
+    def _decode_window(
+        self,
+        start_logits: np.ndarray,
+        end_logits: np.ndarray,
+        offsets,
+        context_mask: np.ndarray,
+        passage: int,
+    ) -> list[Span]:
         """Best spans of one window. start/end_logits: (tokens,); context_mask: (tokens,) bool."""
         n = self.candidates_per_window
         starts = [i for i in np.argsort(-start_logits) if context_mask[i]][:n]
         ends = [i for i in np.argsort(-end_logits) if context_mask[i]][:n]
         spans = [
-            Span(float(start_logits[s] + end_logits[e]), passage, int(offsets[s][0]), int(offsets[e][1]))
-            for s in starts for e in ends if s <= e < s + self.max_answer_tokens
+            Span(
+                float(start_logits[s] + end_logits[e]),
+                passage,
+                int(offsets[s][0]),
+                int(offsets[e][1]),
+            )
+            for s in starts
+            for e in ends
+            if s <= e < s + self.max_answer_tokens
         ]
         # keep the n best: the cache holds every (question, passage) pair of a run
         spans = sorted(spans, key=lambda span: -span.logit)[:n]
@@ -103,15 +135,25 @@ class ExtractiveReader:
             encoded = self.encode([q for q, _ in batch], [passage_texts[p] for _, p in batch])
             mapping = encoded.pop("overflow_to_sample_mapping").tolist()
             offsets = encoded.pop("offset_mapping").tolist()
-            context_masks = [np.array([sid == 1 for sid in encoded.sequence_ids(w)]) for w in range(len(mapping))]
+            context_masks = [
+                np.array([sid == 1 for sid in encoded.sequence_ids(w)]) for w in range(len(mapping))
+            ]
             outputs = self.model(**{k: v.to(self.device) for k, v in encoded.items()})
-            start_logits, end_logits = outputs.start_logits.float().cpu().numpy(), outputs.end_logits.float().cpu().numpy()
+            start_logits, end_logits = (
+                outputs.start_logits.float().cpu().numpy(),
+                outputs.end_logits.float().cpu().numpy(),
+            )
             for pair in batch:
                 self._cache[pair] = []
             for window, pair_index in enumerate(mapping):
                 pair = batch[pair_index]
-                self._cache[pair] += self._decode_window(start_logits[window], end_logits[window], offsets[window],
-                                                         context_masks[window], pair[1])
+                self._cache[pair] += self._decode_window(
+                    start_logits[window],
+                    end_logits[window],
+                    offsets[window],
+                    context_masks[window],
+                    pair[1],
+                )
 
     def read(self, question: str, passages: list[int], passage_texts: list[str]) -> Answer:
         """The best span over ``passages`` (indices into ``passage_texts``); NO_ANSWER for none."""
@@ -157,8 +199,12 @@ class SentenceReader:
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """(texts, dim) unit vectors."""
-        return np.asarray(self.encoder.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                              convert_to_numpy=True), dtype=np.float32)
+        return np.asarray(
+            self.encoder.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            ),
+            dtype=np.float32,
+        )
 
     def prefetch(self, passages: list[int], passage_texts: list[str]) -> None:
         todo = sorted({p for p in passages if p not in self._sentences})
@@ -189,5 +235,7 @@ class SentenceReader:
             if similarities[i] > best_similarity:
                 best_similarity = float(similarities[i])
                 s, e = spans[i]
-                best = Answer(passage_texts[p][s:e], float(np.clip(best_similarity, 0.0, 1.0)), p, s, e)
+                best = Answer(
+                    passage_texts[p][s:e], float(np.clip(best_similarity, 0.0, 1.0)), p, s, e
+                )
         return best

@@ -47,7 +47,10 @@ class BM25S:
     def search(self, queries: list[str], k: int) -> list[list[tuple[int, float]]]:
         tokens = [tokenize_for_bm25(q) or ["<empty>"] for q in queries]
         documents, scores = self.index.retrieve(tokens, k=min(k, self.size), show_progress=False)
-        return [[(int(d), float(s)) for d, s in zip(row_d, row_s)] for row_d, row_s in zip(documents, scores)]
+        return [
+            [(int(d), float(s)) for d, s in zip(row_d, row_s)]
+            for row_d, row_s in zip(documents, scores)
+        ]
 
 
 class DenseFaiss:
@@ -71,14 +74,24 @@ class DenseFaiss:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(texts, dim) float32 unit vectors."""
-        return np.asarray(self.encoder.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32)
+        return np.asarray(
+            self.encoder.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            ),
+            dtype=np.float32,
+        )
 
     def search(self, queries: list[str], k: int) -> list[list[tuple[int, float]]]:
         scores, indices = self.index.search(self.encode(queries), min(k, self.index.ntotal))
-        return [[(int(i), float(s)) for i, s in zip(row_i, row_s) if i >= 0] for row_i, row_s in zip(indices, scores)]
+        return [
+            [(int(i), float(s)) for i, s in zip(row_i, row_s) if i >= 0]
+            for row_i, row_s in zip(indices, scores)
+        ]
 
 
-def reciprocal_rank_fusion(rankings: list[list[tuple[int, float]]], k: int, constant: int = 60) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(
+    rankings: list[list[tuple[int, float]]], k: int, constant: int = 60
+) -> list[tuple[int, float]]:
     """RRF (Cormack et al. 2009): score = sum over rankings of 1 / (constant + rank)."""
     fused: dict[int, float] = {}
     for ranking in rankings:
@@ -87,7 +100,9 @@ def reciprocal_rank_fusion(rankings: list[list[tuple[int, float]]], k: int, cons
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
 
 
-def weighted_score_fusion(rankings: list[list[tuple[int, float]]], weights: list[float], k: int) -> list[tuple[int, float]]:
+def weighted_score_fusion(
+    rankings: list[list[tuple[int, float]]], weights: list[float], k: int
+) -> list[tuple[int, float]]:
     """Min-max normalise each ranking's scores to [0, 1], then a weighted sum (missing = 0)."""
     fused: dict[int, float] = {}
     for ranking, weight in zip(rankings, weights):
@@ -101,7 +116,9 @@ def weighted_score_fusion(rankings: list[list[tuple[int, float]]], weights: list
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
 
 
-def adaptive_cutoff(ranking: list[tuple[int, float]], min_k: int, max_k: int, drop: float) -> list[tuple[int, float]]:
+def adaptive_cutoff(
+    ranking: list[tuple[int, float]], min_k: int, max_k: int, drop: float
+) -> list[tuple[int, float]]:
     """Keep results until the relative score drop to the next one exceeds ``drop`` (between min_k and max_k)."""
     kept = ranking[:min_k]
     for previous, current in zip(ranking[min_k - 1 : max_k - 1], ranking[min_k:max_k]):

@@ -8,14 +8,29 @@ import numpy as np
 import pandas as pd
 
 from medlab.io import write_tsv
-from medlab.rag.evaluate import (perturbation_table, platt_calibrate, reader_table, retrieval_table, score_answers,
-                                 stability_table, worst_cases)
+from medlab.rag.evaluate import (
+    perturbation_table,
+    platt_calibrate,
+    reader_table,
+    retrieval_table,
+    score_answers,
+    stability_table,
+    worst_cases,
+)
 from medlab.rag.stages import cutoffs, read_passages, read_questions
 
 log = logging.getLogger(__name__)
 
 
-def summarize(paths, top_k: list[int], adaptive: dict, focus_method: str, correct_f1: float, worst_count: int, outputs) -> None:
+def summarize(
+    paths,
+    top_k: list[int],
+    adaptive: dict,
+    focus_method: str,
+    correct_f1: float,
+    worst_count: int,
+    outputs,
+) -> None:
     """``paths``: questions, passages, rankings, answers (list, one per reader). Writes every summary file."""
     questions, splits = read_questions(paths.questions, splits={"dev", "test"})
     passages = read_passages(paths.passages)
@@ -24,7 +39,14 @@ def summarize(paths, top_k: list[int], adaptive: dict, focus_method: str, correc
     test_docs = {q.id: q.doc_id for q, s in zip(questions, splits) if s == "test"}
     policies = cutoffs(top_k, adaptive)
     rankings = pd.read_parquet(paths.rankings)
-    retrieval = retrieval_table(rankings[rankings["question_id"].isin(test_docs)], test_docs, golds, doc_ids, texts, policies)
+    retrieval = retrieval_table(
+        rankings[rankings["question_id"].isin(test_docs)],
+        test_docs,
+        golds,
+        doc_ids,
+        texts,
+        policies,
+    )
     write_tsv(retrieval, outputs.retrieval)
 
     answers = pd.concat([pd.read_parquet(p) for p in paths.answers], ignore_index=True)
@@ -36,7 +58,9 @@ def summarize(paths, top_k: list[int], adaptive: dict, focus_method: str, correc
     write_tsv(stability_table(scored, small, large), outputs.stability)
     write_tsv(perturbation_table(scored), outputs.perturbation)
     question_text = {q.id: q.question for q in questions}
-    write_tsv(worst_cases(scored, question_text, golds, focus_method, large, worst_count), outputs.worst)
+    write_tsv(
+        worst_cases(scored, question_text, golds, focus_method, large, worst_count), outputs.worst
+    )
     plot_retrieval(retrieval, outputs.retrieval_plot)
     plot_reliability(scored, focus_method, large, outputs.reliability_plot)
 
@@ -46,16 +70,25 @@ def plot_retrieval(retrieval: pd.DataFrame, path) -> None:
     from medlab.plotting import plt, save_figure
 
     original = retrieval[retrieval["variant"] == "original"]
-    table = original.pivot(index="method", columns="cutoff", values="recall")[list(dict.fromkeys(original["cutoff"]))]
+    table = original.pivot(index="method", columns="cutoff", values="recall")[
+        list(dict.fromkeys(original["cutoff"]))
+    ]
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     width = 0.8 / max(len(table.columns), 1)
     for j, cutoff in enumerate(table.columns):
         ax.bar(np.arange(len(table)) + j * width, table[cutoff], width, label=cutoff)
-    ax.set_xticks(np.arange(len(table)) + width * (len(table.columns) - 1) / 2, table.index, rotation=20)
+    ax.set_xticks(
+        np.arange(len(table)) + width * (len(table.columns) - 1) / 2, table.index, rotation=20
+    )
     ax.set_ylabel("recall (gold document retrieved)")
     ax.set_ylim(0, 1.05)
     # below the axes: bars often reach 1.0, where a legend inside would cover them
-    ax.legend(title="passages kept", ncols=len(table.columns), loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    ax.legend(
+        title="passages kept",
+        ncols=len(table.columns),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.3),
+    )
     save_figure(fig, path)
 
 
@@ -63,21 +96,41 @@ def plot_reliability(scored: pd.DataFrame, method: str, cutoff: str, path, bins:
     """Reliability diagram per reader at (method, cutoff), test: raw confidence and dev-fitted Platt."""
     from medlab.plotting import plt, save_figure
 
-    original = scored[(scored["variant"] == "original") & (scored["method"] == method) & (scored["cutoff"] == cutoff)]
+    original = scored[
+        (scored["variant"] == "original")
+        & (scored["method"] == method)
+        & (scored["cutoff"] == cutoff)
+    ]
     readers = list(dict.fromkeys(original["reader"]))
-    fig, axes = plt.subplots(1, max(len(readers), 1), figsize=(3.4 * max(len(readers), 1), 3.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(len(readers), 1), figsize=(3.4 * max(len(readers), 1), 3.2), squeeze=False
+    )
     edges = np.linspace(0, 1, bins + 1)
     for ax, reader in zip(axes[0], readers):
         test = original[(original["reader"] == reader) & (original["split"] == "test")]
         dev = original[(original["reader"] == reader) & (original["split"] == "dev")]
-        calibrated, _ = platt_calibrate(dev["confidence"].to_numpy(), dev["correct"].to_numpy(), test["confidence"].to_numpy())
-        curves = [("raw", test["confidence"].to_numpy())] + ([("Platt (dev)", calibrated)] if calibrated is not None else [])
+        calibrated, _ = platt_calibrate(
+            dev["confidence"].to_numpy(), dev["correct"].to_numpy(), test["confidence"].to_numpy()
+        )
+        curves = [("raw", test["confidence"].to_numpy())] + (
+            [("Platt (dev)", calibrated)] if calibrated is not None else []
+        )
         for label, confidence in curves:
             which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
             centers = [confidence[which == b].mean() for b in range(bins) if (which == b).any()]
-            accuracy = [test["correct"].to_numpy()[which == b].mean() for b in range(bins) if (which == b).any()]
+            accuracy = [
+                test["correct"].to_numpy()[which == b].mean()
+                for b in range(bins)
+                if (which == b).any()
+            ]
             ax.plot(centers, accuracy, marker="o", label=label)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
-        ax.set(title=f"{reader} reader", xlabel="confidence", ylabel="fraction correct (F1 ≥ threshold)", xlim=(0, 1), ylim=(0, 1.05))
+        ax.set(
+            title=f"{reader} reader",
+            xlabel="confidence",
+            ylabel="fraction correct (F1 ≥ threshold)",
+            xlim=(0, 1),
+            ylim=(0, 1.05),
+        )
         ax.legend()
     save_figure(fig, path)

@@ -68,7 +68,9 @@ def gold_passages(question: Question, passages: list[Passage]) -> list[int]:
     return found
 
 
-def reader_examples(questions: list[Question], passages: list[Passage], negatives_per_question: int, seed: int):
+def reader_examples(
+    questions: list[Question], passages: list[Passage], negatives_per_question: int, seed: int
+):
     """(question, passage text, answer char start in passage or -1, answer char end) training examples."""
     rng = random.Random(seed)
     by_doc: dict[str, list[int]] = {}
@@ -87,19 +89,33 @@ def reader_examples(questions: list[Question], passages: list[Passage], negative
             start = passage.text.find(answer["text"])
         examples.append((question.question, passage.text, start, start + len(answer["text"])))
         # negatives: same document first (hard), then anywhere
-        pool = [i for i in by_doc[question.doc_id] if i not in golds] or [i for i in range(len(passages)) if i not in golds]
+        pool = [i for i in by_doc[question.doc_id] if i not in golds] or [
+            i for i in range(len(passages)) if i not in golds
+        ]
         for index in rng.sample(pool, min(negatives_per_question, len(pool))):
             examples.append((question.question, passages[index].text, -1, -1))
     if skipped:
-        log.warning("%d training question(s) have no passage containing the whole answer; skipped", skipped)
+        log.warning(
+            "%d training question(s) have no passage containing the whole answer; skipped", skipped
+        )
     return examples
 
 
-def encode_reader_examples(tokenizer, examples, max_length: int, stride: int) -> dict[str, torch.Tensor]:
+def encode_reader_examples(
+    tokenizer, examples, max_length: int, stride: int
+) -> dict[str, torch.Tensor]:
     """Tokenized windows with start/end token labels (0 = [CLS] when the window lacks the answer)."""
-    encoded = tokenizer([e[0] for e in examples], [e[1] for e in examples], truncation="only_second",
-                        max_length=max_length, stride=stride, return_overflowing_tokens=True,
-                        return_offsets_mapping=True, padding="max_length", return_tensors="pt")
+    encoded = tokenizer(
+        [e[0] for e in examples],
+        [e[1] for e in examples],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+        return_tensors="pt",
+    )
     mapping = encoded.pop("overflow_to_sample_mapping").tolist()
     offsets = encoded.pop("offset_mapping").tolist()
     starts, ends = [], []
@@ -108,7 +124,12 @@ def encode_reader_examples(tokenizer, examples, max_length: int, stride: int) ->
         sequence_ids = encoded.sequence_ids(window)
         context = [i for i, sid in enumerate(sequence_ids) if sid == 1]
         start_token = end_token = 0
-        if char_start >= 0 and context and offsets[window][context[0]][0] <= char_start and offsets[window][context[-1]][1] >= char_end:
+        if (
+            char_start >= 0
+            and context
+            and offsets[window][context[0]][0] <= char_start
+            and offsets[window][context[-1]][1] >= char_end
+        ):
             start_token = next(i for i in context if offsets[window][i][1] > char_start)
             end_token = next(i for i in reversed(context) if offsets[window][i][0] < char_end)
         starts.append(start_token)
@@ -118,7 +139,9 @@ def encode_reader_examples(tokenizer, examples, max_length: int, stride: int) ->
     return dict(encoded)
 
 
-def evaluate_reader_on_gold(reader: ExtractiveReader, questions: list[Question], passages: list[Passage]) -> dict[str, float]:
+def evaluate_reader_on_gold(
+    reader: ExtractiveReader, questions: list[Question], passages: list[Passage]
+) -> dict[str, float]:
     """EM and token F1 when the reader is given the gold passage (an upper bound for end-to-end)."""
     texts = [p.text for p in passages]
     em, f1 = [], []
@@ -130,30 +153,54 @@ def evaluate_reader_on_gold(reader: ExtractiveReader, questions: list[Question],
         gold_texts = [a["text"] for a in question.answers]
         em.append(exact_match(answer.text, gold_texts))
         f1.append(token_f1(answer.text, gold_texts))
-    return {"exact_match": float(np.mean(em)) if em else float("nan"), "f1": float(np.mean(f1)) if f1 else float("nan"), "n": len(em)}
+    return {
+        "exact_match": float(np.mean(em)) if em else float("nan"),
+        "f1": float(np.mean(f1)) if f1 else float("nan"),
+        "n": len(em),
+    }
 
 
 def _linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
     from transformers import get_linear_schedule_with_warmup
 
-    return get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), max(total_steps, 1))
+    return get_linear_schedule_with_warmup(
+        optimizer, int(warmup_ratio * total_steps), max(total_steps, 1)
+    )
 
 
-def train_reader(model_name: str, train: list[Question], dev: list[Question], passages: list[Passage],
-                 spec: ReaderTrainingSpec, device: torch.device, reader_options: dict):
+def train_reader(
+    model_name: str,
+    train: list[Question],
+    dev: list[Question],
+    passages: list[Passage],
+    spec: ReaderTrainingSpec,
+    device: torch.device,
+    reader_options: dict,
+):
     """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame)."""
     torch.manual_seed(spec.seed)
-    reader = ExtractiveReader.from_pretrained(model_name, device, max_length=spec.max_length, stride=spec.stride, **reader_options)
+    reader = ExtractiveReader.from_pretrained(
+        model_name, device, max_length=spec.max_length, stride=spec.stride, **reader_options
+    )
     examples = reader_examples(train, passages, spec.negatives_per_question, spec.seed)
     if not examples:
-        raise ValueError("no training question has a passage containing its answer; cannot fine-tune the reader")
+        raise ValueError(
+            "no training question has a passage containing its answer; cannot fine-tune the reader"
+        )
     features = encode_reader_examples(reader.tokenizer, examples, spec.max_length, spec.stride)
     n_windows = len(features["input_ids"])
     steps_per_epoch = math.ceil(n_windows / spec.batch_size)
-    optimizer = torch.optim.AdamW(reader.model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    optimizer = torch.optim.AdamW(
+        reader.model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay
+    )
     scheduler = _linear_schedule(optimizer, steps_per_epoch * spec.epochs, spec.warmup_ratio)
     generator = torch.Generator().manual_seed(spec.seed)
-    log.info("reader training: %d examples -> %d windows, %d epochs", len(examples), n_windows, spec.epochs)
+    log.info(
+        "reader training: %d examples -> %d windows, %d epochs",
+        len(examples),
+        n_windows,
+        spec.epochs,
+    )
     rows, best_f1, best_state = [], -1.0, None
     for epoch in range(1, spec.epochs + 1):
         reader.model.train()
@@ -162,7 +209,9 @@ def train_reader(model_name: str, train: list[Question], dev: list[Question], pa
             batch = {k: v[batch_indices].to(device) for k, v in features.items()}
             loss = reader.model(**batch).loss
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"reader loss became {loss.item()} at epoch {epoch}; lower the learning rate")
+                raise FloatingPointError(
+                    f"reader loss became {loss.item()} at epoch {epoch}; lower the learning rate"
+                )
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(reader.model.parameters(), 1.0)
@@ -173,11 +222,27 @@ def train_reader(model_name: str, train: list[Question], dev: list[Question], pa
         reader.model.eval()
         reader._cache.clear()
         dev_scores = evaluate_reader_on_gold(reader, dev, passages)
-        rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "dev_exact_match": dev_scores["exact_match"],
-                     "dev_f1": dev_scores["f1"], "seconds": seconds, "windows_per_s": n_windows / seconds})
-        log.info("epoch %d: loss %.4f, dev EM %.3f F1 %.3f (%.0f s)", epoch, rows[-1]["train_loss"],
-                 dev_scores["exact_match"], dev_scores["f1"], seconds)
-        score = dev_scores["f1"] if not math.isnan(dev_scores["f1"]) else -float(epoch)  # no dev: keep the last
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": float(np.mean(losses)),
+                "dev_exact_match": dev_scores["exact_match"],
+                "dev_f1": dev_scores["f1"],
+                "seconds": seconds,
+                "windows_per_s": n_windows / seconds,
+            }
+        )
+        log.info(
+            "epoch %d: loss %.4f, dev EM %.3f F1 %.3f (%.0f s)",
+            epoch,
+            rows[-1]["train_loss"],
+            dev_scores["exact_match"],
+            dev_scores["f1"],
+            seconds,
+        )
+        score = (
+            dev_scores["f1"] if not math.isnan(dev_scores["f1"]) else -float(epoch)
+        )  # no dev: keep the last
         if score >= best_f1:
             best_f1 = score
             best_state = {k: v.detach().cpu().clone() for k, v in reader.model.state_dict().items()}
@@ -186,7 +251,9 @@ def train_reader(model_name: str, train: list[Question], dev: list[Question], pa
     return reader, pd.DataFrame(rows)
 
 
-def retriever_pairs(questions: list[Question], passages: list[Passage], bm25=None) -> list[tuple[str, str, str | None]]:
+def retriever_pairs(
+    questions: list[Question], passages: list[Passage], bm25=None
+) -> list[tuple[str, str, str | None]]:
     """(question, gold passage text, hard negative text or None); the hard negative is the
     highest-ranked BM25 passage that does not contain the answer."""
     pairs = []
@@ -204,12 +271,19 @@ def retriever_pairs(questions: list[Question], passages: list[Passage], bm25=Non
     return pairs
 
 
-def train_retriever(encoder, pairs: list[tuple[str, str, str | None]], spec: RetrieverTrainingSpec, device: torch.device) -> pd.DataFrame:
+def train_retriever(
+    encoder,
+    pairs: list[tuple[str, str, str | None]],
+    spec: RetrieverTrainingSpec,
+    device: torch.device,
+) -> pd.DataFrame:
     """Fine-tune a SentenceTransformer in place with in-batch (and hard) negatives; per-epoch log."""
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     if not pairs:
-        raise ValueError("no training question has a passage containing its answer; cannot fine-tune the retriever")
+        raise ValueError(
+            "no training question has a passage containing its answer; cannot fine-tune the retriever"
+        )
     random.seed(spec.seed)
     torch.manual_seed(spec.seed)
     encoder.to(device)
@@ -228,8 +302,17 @@ def train_retriever(encoder, pairs: list[tuple[str, str, str | None]], spec: Ret
         began, losses = time.perf_counter(), []
         for first in range(0, len(order), spec.batch_size):
             batch = [pairs[i] for i in order[first : first + spec.batch_size]]
-            columns = [[b[0] for b in batch], [b[1] for b in batch]] + ([[b[2] for b in batch]] if use_negatives else [])
-            features = [{k: v.to(device) for k, v in preprocess(texts).items() if isinstance(v, torch.Tensor)} for texts in columns]
+            columns = [[b[0] for b in batch], [b[1] for b in batch]] + (
+                [[b[2] for b in batch]] if use_negatives else []
+            )
+            features = [
+                {
+                    k: v.to(device)
+                    for k, v in preprocess(texts).items()
+                    if isinstance(v, torch.Tensor)
+                }
+                for texts in columns
+            ]
             loss = loss_function(features, None)
             optimizer.zero_grad()
             loss.backward()
@@ -238,8 +321,16 @@ def train_retriever(encoder, pairs: list[tuple[str, str, str | None]], spec: Ret
             scheduler.step()
             losses.append(loss.item())
         seconds = time.perf_counter() - began
-        rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "pairs": len(pairs),
-                     "hard_negatives": use_negatives, "seconds": seconds, "pairs_per_s": len(pairs) / seconds})
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": float(np.mean(losses)),
+                "pairs": len(pairs),
+                "hard_negatives": use_negatives,
+                "seconds": seconds,
+                "pairs_per_s": len(pairs) / seconds,
+            }
+        )
         log.info("retriever epoch %d: loss %.4f (%.0f s)", epoch, rows[-1]["train_loss"], seconds)
     encoder.eval()
     return pd.DataFrame(rows)

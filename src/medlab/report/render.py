@@ -8,7 +8,9 @@ from medlab.io import atomic_path
 from medlab.report.tables import html_table
 
 
-def render_report(path, title: str, header: dict, sections: list[dict], disabled: list[str]) -> None:
+def render_report(
+    path, title: str, header: dict, sections: list[dict], disabled: list[str]
+) -> None:
     """Write the self-contained page to ``path`` atomically."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("medlab.report", "templates"),

@@ -13,8 +13,15 @@ from medlab.report.figures import png_data_uri
 from medlab.report.tables import html_table
 
 
-def _table_block(title: str, frame: pd.DataFrame, caption: str = "", best=None, digits: int = 3, formats=None) -> dict:
-    return {"kind": "table", "title": title, "html": html_table(frame, best=best, digits=digits, formats=formats), "caption": caption}
+def _table_block(
+    title: str, frame: pd.DataFrame, caption: str = "", best=None, digits: int = 3, formats=None
+) -> dict:
+    return {
+        "kind": "table",
+        "title": title,
+        "html": html_table(frame, best=best, digits=digits, formats=formats),
+        "caption": caption,
+    }
 
 
 def _figure_block(title: str, path, caption: str) -> dict:
@@ -27,28 +34,59 @@ def _read_tables(files: dict, *keys: str) -> list[pd.DataFrame]:
 
 
 def _mean_std(frame: pd.DataFrame, metric: str) -> pd.Series:
-    return frame[f"{metric}_mean"].map("{:.3f}".format) + " ± " + frame[f"{metric}_std"].map("{:.3f}".format)
+    return (
+        frame[f"{metric}_mean"].map("{:.3f}".format)
+        + " ± "
+        + frame[f"{metric}_std"].map("{:.3f}".format)
+    )
 
 
 def gnn_section(files: dict) -> dict:
     """Experiment 1 from the GNN summary files (keys as in rules/common.smk get_gnn_summary_files)."""
-    variants, runs, comparisons, dropped, datasets = _read_tables(files, "variants", "runs", "comparisons", "dropped", "datasets")
+    variants, runs, comparisons, dropped, datasets = _read_tables(
+        files, "variants", "runs", "comparisons", "dropped", "datasets"
+    )
 
     display = variants[["dataset", "split", "variant", "n_seeds"]].copy()
-    for metric, label in [("test_roc_auc", "test ROC-AUC"), ("test_pr_auc", "test PR-AUC"), ("mcc_at_0.5", "MCC @0.5"),
-                          ("f1_at_val_threshold", "F1 @val thr."), ("best_epoch", "best epoch")]:
+    for metric, label in [
+        ("test_roc_auc", "test ROC-AUC"),
+        ("test_pr_auc", "test PR-AUC"),
+        ("mcc_at_0.5", "MCC @0.5"),
+        ("f1_at_val_threshold", "F1 @val thr."),
+        ("best_epoch", "best epoch"),
+    ]:
         display[label] = variants[f"{metric}_mean"]
         display[label + " ±"] = variants[f"{metric}_std"]
     findings = _gnn_findings(variants, runs)
     blocks = [
-        _table_block("Datasets", datasets, "Molecules read, kept and dropped per dataset (rows dropped are listed below).",
-                     digits=3),
-        _table_block("Variants (mean and std over seeds)", display,
-                     "Test metrics of the reported checkpoint: restored best-validation weights with early stopping; "
-                     "last-epoch weights for variants trained without it. Best value per column in bold.",
-                     best={"test ROC-AUC": "max", "test PR-AUC": "max", "MCC @0.5": "max", "F1 @val thr.": "max"}),
-        _figure_block("Training curves", files["curves"], "Validation AUROC per epoch; dots mark each variant's best epoch."),
-        _figure_block("ROC and precision-recall curves", files["roc_pr"], "Test set, reported checkpoint, first seed."),
+        _table_block(
+            "Datasets",
+            datasets,
+            "Molecules read, kept and dropped per dataset (rows dropped are listed below).",
+            digits=3,
+        ),
+        _table_block(
+            "Variants (mean and std over seeds)",
+            display,
+            "Test metrics of the reported checkpoint: restored best-validation weights with early stopping; "
+            "last-epoch weights for variants trained without it. Best value per column in bold.",
+            best={
+                "test ROC-AUC": "max",
+                "test PR-AUC": "max",
+                "MCC @0.5": "max",
+                "F1 @val thr.": "max",
+            },
+        ),
+        _figure_block(
+            "Training curves",
+            files["curves"],
+            "Validation AUROC per epoch; dots mark each variant's best epoch.",
+        ),
+        _figure_block(
+            "ROC and precision-recall curves",
+            files["roc_pr"],
+            "Test set, reported checkpoint, first seed.",
+        ),
     ]
     for name, part in comparisons.groupby("comparison", sort=False):
         table = part[["dataset", "split", "variant", "n_seeds"]].copy()
@@ -56,16 +94,28 @@ def gnn_section(files: dict) -> dict:
         table["test PR-AUC"] = _mean_std(part, "test_pr_auc")
         table["MCC @0.5"] = _mean_std(part, "mcc_at_0.5")
         table["collapse gap"] = part["collapse_gap_mean"]
-        blocks.append(_table_block(f"Comparison: {name}", table, "mean ± std over seeds", best={"collapse gap": "min"}))
-    dropped_caption = f"{len(dropped)} row(s) dropped in total." if len(dropped) else "No row was dropped."
-    blocks.append(_table_block("Dropped molecules", dropped if len(dropped) else pd.DataFrame({"note": ["none"]}), dropped_caption))
+        blocks.append(
+            _table_block(
+                f"Comparison: {name}", table, "mean ± std over seeds", best={"collapse gap": "min"}
+            )
+        )
+    dropped_caption = (
+        f"{len(dropped)} row(s) dropped in total." if len(dropped) else "No row was dropped."
+    )
+    blocks.append(
+        _table_block(
+            "Dropped molecules",
+            dropped if len(dropped) else pd.DataFrame({"note": ["none"]}),
+            dropped_caption,
+        )
+    )
     return {
         "id": "gnn",
         "title": "Experiment 1 — GNNs for blood–brain-barrier permeability",
         "question": "Does a graph attention network predict BBB permeability reliably, and which remedies "
-                    "(early stopping, regularisation, edge features, imbalance handling, aggregation) actually help?",
+        "(early stopping, regularisation, edge features, imbalance handling, aggregation) actually help?",
         "original": "The original GAT on BBBP peaked at validation AUROC ≈ 0.92 around epoch 150, then collapsed to "
-                    "AUROC 0.51 (recall 1.0, precision 0.76: the all-positive classifier).",
+        "AUROC 0.51 (recall 1.0, precision 0.76: the all-positive classifier).",
         "findings": findings,
         "blocks": blocks,
     }
@@ -102,49 +152,115 @@ def attention_section(files: dict) -> dict:
     )
 
     overall = tests[tests["layer"].astype(str) == "all"]
-    test_table = overall[["model", "condition", "metric", "n_sentences", "mean_original", "mean_condition", "median_difference",
-                          "rank_biserial", "p_adjusted_bh"]]
+    test_table = overall[
+        [
+            "model",
+            "condition",
+            "metric",
+            "n_sentences",
+            "mean_original",
+            "mean_condition",
+            "median_difference",
+            "rank_biserial",
+            "p_adjusted_bh",
+        ]
+    ]
     tolerance_table = tolerances.assign(claimed=tolerances["band"].map(CLAIMED_TOLERANCE))
-    cost_table = cost[["model", "heads_per_layer", "parameters", "attention_parameters", "attention_gflops_per_batch",
-                       "latency_ms_median", "max_rss_mb"]]
-    layer_importance = importance.groupby(["model", "layer"], as_index=False)["importance"].agg(["mean", "max"])
+    cost_table = cost[
+        [
+            "model",
+            "heads_per_layer",
+            "parameters",
+            "attention_parameters",
+            "attention_gflops_per_batch",
+            "latency_ms_median",
+            "max_rss_mb",
+        ]
+    ]
+    layer_importance = importance.groupby(["model", "layer"], as_index=False)["importance"].agg(
+        ["mean", "max"]
+    )
     blocks = [
-        _table_block("Inputs", inputs, "Sentences used, empty lines skipped, sentences truncated to the model's length, heads disabled."),
-        _table_block("Conditions (per-sentence means over layers and heads)", summary,
-                     "Entropy in nats over non-padding keys; distance Σⱼ aᵢⱼ·|i−j| in tokens; both averaged over queries; "
-                     "last-layer change: 1 − cosine and relative L2 of hidden states vs the original.", digits=3),
-        _table_block("Paired tests against the original", test_table,
-                     "Wilcoxon signed-rank on per-sentence means; effect size = matched-pairs rank-biserial correlation "
-                     "(positive: condition higher); p-values Benjamini–Hochberg adjusted over all tests (per-layer tests in "
-                     "wilcoxon_tests.tsv).", digits=4, formats={"p_adjusted_bh": "{:.2g}"}),
-        _figure_block("Attention heatmaps", files["heatmaps"], "Rows: conditions; columns: sentences; one colour scale."),
-        _figure_block("Entropy and distance per layer", files["distributions"], "Per-sentence means over heads, by layer and condition."),
-        _figure_block("Hidden-state change per layer", files["hidden_change"], "Against the original model on the same sentences."),
-        _table_block("Head importance per layer", layer_importance,
-                     "Importance = loss of sentence-embedding quality (1 − mean cosine to the unpruned model) when the head alone is disabled.",
-                     digits=4),
-        _table_block("Prunable fraction per layer band vs the original's claim", tolerance_table,
-                     "Largest fraction of a band's least important heads that can be disabled while quality stays at or above the threshold."),
-        _figure_block("Pruning curves", files["pruning_plot"], "Quality retained vs fraction of heads pruned, per band."),
-        _table_block("Cost vs heads per layer", cost_table,
-                     "Encoder really pruned to N heads in every layer; latency per batch (median), attention FLOPs, peak job memory (max RSS).",
-                     best={"latency_ms_median": "min"}),
-        _figure_block("Cost curves", files["cost_plot"], "Latency, attention parameters and memory vs heads per layer."),
+        _table_block(
+            "Inputs",
+            inputs,
+            "Sentences used, empty lines skipped, sentences truncated to the model's length, heads disabled.",
+        ),
+        _table_block(
+            "Conditions (per-sentence means over layers and heads)",
+            summary,
+            "Entropy in nats over non-padding keys; distance Σⱼ aᵢⱼ·|i−j| in tokens; both averaged over queries; "
+            "last-layer change: 1 − cosine and relative L2 of hidden states vs the original.",
+            digits=3,
+        ),
+        _table_block(
+            "Paired tests against the original",
+            test_table,
+            "Wilcoxon signed-rank on per-sentence means; effect size = matched-pairs rank-biserial correlation "
+            "(positive: condition higher); p-values Benjamini–Hochberg adjusted over all tests (per-layer tests in "
+            "wilcoxon_tests.tsv).",
+            digits=4,
+            formats={"p_adjusted_bh": "{:.2g}"},
+        ),
+        _figure_block(
+            "Attention heatmaps",
+            files["heatmaps"],
+            "Rows: conditions; columns: sentences; one colour scale.",
+        ),
+        _figure_block(
+            "Entropy and distance per layer",
+            files["distributions"],
+            "Per-sentence means over heads, by layer and condition.",
+        ),
+        _figure_block(
+            "Hidden-state change per layer",
+            files["hidden_change"],
+            "Against the original model on the same sentences.",
+        ),
+        _table_block(
+            "Head importance per layer",
+            layer_importance,
+            "Importance = loss of sentence-embedding quality (1 − mean cosine to the unpruned model) when the head alone is disabled.",
+            digits=4,
+        ),
+        _table_block(
+            "Prunable fraction per layer band vs the original's claim",
+            tolerance_table,
+            "Largest fraction of a band's least important heads that can be disabled while quality stays at or above the threshold.",
+        ),
+        _figure_block(
+            "Pruning curves",
+            files["pruning_plot"],
+            "Quality retained vs fraction of heads pruned, per band.",
+        ),
+        _table_block(
+            "Cost vs heads per layer",
+            cost_table,
+            "Encoder really pruned to N heads in every layer; latency per batch (median), attention FLOPs, peak job memory (max RSS).",
+            best={"latency_ms_median": "min"},
+        ),
+        _figure_block(
+            "Cost curves",
+            files["cost_plot"],
+            "Latency, attention parameters and memory vs heads per layer.",
+        ),
     ]
     return {
         "id": "attention",
         "title": "Experiment 2 — Attention and position embeddings inside a BERT encoder",
         "question": "How do attention entropy, attention distance and hidden states change when heads are disabled, "
-                    "positions removed, or both; which heads matter, how many can be pruned per layer band, and what do heads cost?",
+        "positions removed, or both; which heads matter, how many can be pruned per layer band, and what do heads cost?",
         "original": "On a few sentences: entropy 1.91–2.46 nats, distance 4.65–11.46 tokens; disabling heads raised entropy a "
-                    "little, removing positions raised it strongly (mean 2.31 → above 3.0) and distance (up to 13.71); lower "
-                    "layers ~50% of heads prunable, middle 20–30%, top 10–15%.",
+        "little, removing positions raised it strongly (mean 2.31 → above 3.0) and distance (up to 13.71); lower "
+        "layers ~50% of heads prunable, middle 20–30%, top 10–15%.",
         "findings": _attention_findings(summary, overall, tolerances),
         "blocks": blocks,
     }
 
 
-def _attention_findings(summary: pd.DataFrame, overall: pd.DataFrame, tolerances: pd.DataFrame) -> list[str]:
+def _attention_findings(
+    summary: pd.DataFrame, overall: pd.DataFrame, tolerances: pd.DataFrame
+) -> list[str]:
     findings = []
     for row in overall.to_dict("records"):
         direction = "higher" if row["median_difference"] > 0 else "lower"
@@ -165,19 +281,56 @@ def multilabel_section(files: dict, unit: str = "document") -> dict:
     grid, thresholds, batch_sizes, losses, per_class, prevalence, dropped = _read_tables(
         files, "grid", "thresholds", "batch_sizes", "losses", "per_class", "prevalence", "dropped"
     )
-    grid_table = grid[["batch_size", "lr", "loss", "seed", "micro_f1@at_0.5", "macro_f1@at_0.5", "micro_f1@per_class_thresholds",
-                       "macro_f1@per_class_thresholds", "macro_roc_auc@at_0.5", "mean_average_precision@at_0.5",
-                       "ece_raw", "ece_isotonic", "labels_excluded", "examples_per_s"]]
+    grid_table = grid[
+        [
+            "batch_size",
+            "lr",
+            "loss",
+            "seed",
+            "micro_f1@at_0.5",
+            "macro_f1@at_0.5",
+            "micro_f1@per_class_thresholds",
+            "macro_f1@per_class_thresholds",
+            "macro_roc_auc@at_0.5",
+            "mean_average_precision@at_0.5",
+            "ece_raw",
+            "ece_isotonic",
+            "labels_excluded",
+            "examples_per_s",
+        ]
+    ]
     best = grid.loc[grid["macro_f1@at_0.5"].idxmax()]
-    first = per_class[(per_class.batch_size == best.batch_size) & (per_class.lr == best.lr) & (per_class["loss"] == best["loss"]) & (per_class.seed == best.seed)]
-    per_class_table = first[["label", "test_positives", "roc_auc", "average_precision", "f1_0.5", "threshold", "f1_tuned", "tp_tuned", "fp_tuned", "fn_tuned"]]
+    first = per_class[
+        (per_class.batch_size == best.batch_size)
+        & (per_class.lr == best.lr)
+        & (per_class["loss"] == best["loss"])
+        & (per_class.seed == best.seed)
+    ]
+    per_class_table = first[
+        [
+            "label",
+            "test_positives",
+            "roc_auc",
+            "average_precision",
+            "f1_0.5",
+            "threshold",
+            "f1_tuned",
+            "tp_tuned",
+            "fp_tuned",
+            "fn_tuned",
+        ]
+    ]
     findings = [
         f"Best cell by macro-F1: batch {int(best.batch_size)}, lr {best.lr:g}, {best['loss']}: micro-F1 {best['micro_f1@at_0.5']:.3f}, "
         f"macro-F1 {best['macro_f1@at_0.5']:.3f} at 0.5; with per-class validation thresholds micro-F1 "
         f"{best['micro_f1@per_class_thresholds']:.3f}, macro-F1 {best['macro_f1@per_class_thresholds']:.3f}.",
         f"Training units: {unit}s ({int(best['training_units']):,} in the train split)"
-        + ("; sentence predictions are rolled up to their document (any sentence for a label; all sentences for "
-           "'none'), so every metric is per document." if unit == "sentence" else "; texts longer than max_length are truncated."),
+        + (
+            "; sentence predictions are rolled up to their document (any sentence for a label; all sentences for "
+            "'none'), so every metric is per document."
+            if unit == "sentence"
+            else "; texts longer than max_length are truncated."
+        ),
     ]
     for row in thresholds.to_dict("records"):
         findings.append(
@@ -186,30 +339,74 @@ def multilabel_section(files: dict, unit: str = "document") -> dict:
         )
     excluded = int(grid["labels_excluded"].max())
     if excluded:
-        findings.append(f"{excluded} label(s) had no positives (or no negatives) in the test split and are excluded from macro averages.")
+        findings.append(
+            f"{excluded} label(s) had no positives (or no negatives) in the test split and are excluded from macro averages."
+        )
     blocks = [
-        _table_block("Labels", prevalence, "Count and prevalence per label, positives per split (iterative stratification).",
-                     formats={"prevalence": "{:.4f}"}),
-        _table_block("Grid", grid_table, "Test metrics per cell; thresholds and calibration fitted on validation only.",
-                     best={"micro_f1@at_0.5": "max", "macro_f1@at_0.5": "max", "macro_f1@per_class_thresholds": "max", "ece_isotonic": "min"}),
-        _figure_block("Batch size × learning rate", files["heatmaps"], "Micro- and macro-F1 at 0.5, mean over seeds."),
+        _table_block(
+            "Labels",
+            prevalence,
+            "Count and prevalence per label, positives per split (iterative stratification).",
+            formats={"prevalence": "{:.4f}"},
+        ),
+        _table_block(
+            "Grid",
+            grid_table,
+            "Test metrics per cell; thresholds and calibration fitted on validation only.",
+            best={
+                "micro_f1@at_0.5": "max",
+                "macro_f1@at_0.5": "max",
+                "macro_f1@per_class_thresholds": "max",
+                "ece_isotonic": "min",
+            },
+        ),
+        _figure_block(
+            "Batch size × learning rate",
+            files["heatmaps"],
+            "Micro- and macro-F1 at 0.5, mean over seeds.",
+        ),
         _figure_block("Training loss", files["loss_curves"], "Per-step training loss."),
-        _table_block("Thresholds: before and after", thresholds, "Mean over seeds.", best={"macro_f1_gain_per_class": "max"}),
-        _table_block("Loss functions", losses, "Mean over batch sizes, learning rates and seeds.",
-                     best={"macro_f1@at_0.5": "max", "micro_f1@at_0.5": "max", "macro_f1@per_class_thresholds": "max", "ece_raw": "min"}),
-        _table_block("Per class (best cell)", per_class_table, "Test split; F1 at 0.5 and at the label's validation-tuned threshold."),
-        _table_block("Batch size: throughput and loss variability", batch_sizes,
-                     "Training examples per second and coefficient of variation of the per-step loss in the last epoch.",
-                     best={"examples_per_s": "max"}),
-        _table_block("Dropped rows", dropped if len(dropped) else pd.DataFrame({"note": ["none"]}), f"{len(dropped)} row(s) dropped."),
+        _table_block(
+            "Thresholds: before and after",
+            thresholds,
+            "Mean over seeds.",
+            best={"macro_f1_gain_per_class": "max"},
+        ),
+        _table_block(
+            "Loss functions",
+            losses,
+            "Mean over batch sizes, learning rates and seeds.",
+            best={
+                "macro_f1@at_0.5": "max",
+                "micro_f1@at_0.5": "max",
+                "macro_f1@per_class_thresholds": "max",
+                "ece_raw": "min",
+            },
+        ),
+        _table_block(
+            "Per class (best cell)",
+            per_class_table,
+            "Test split; F1 at 0.5 and at the label's validation-tuned threshold.",
+        ),
+        _table_block(
+            "Batch size: throughput and loss variability",
+            batch_sizes,
+            "Training examples per second and coefficient of variation of the per-step loss in the last epoch.",
+            best={"examples_per_s": "max"},
+        ),
+        _table_block(
+            "Dropped rows",
+            dropped if len(dropped) else pd.DataFrame({"note": ["none"]}),
+            f"{len(dropped)} row(s) dropped.",
+        ),
     ]
     return {
         "id": "multilabel",
         "title": "Experiment 4 — Imbalanced multi-label fine-tuning",
         "question": "With one label on > 90% of examples, which batch size, learning rate and loss work, and do "
-                    "validation-tuned thresholds and calibration rescue the minority labels without wrecking micro-F1?",
+        "validation-tuned thresholds and calibration rescue the minority labels without wrecking micro-F1?",
         "original": "RoBERTa, 8 labels, 'healthy' 92.5%: best batch 64 / lr 3e-5 with micro-F1 0.8509 but macro-F1 0.1203; "
-                    "threshold tuning raised macro-F1 by 52% but dropped micro-F1 to 0.30.",
+        "threshold tuning raised macro-F1 by 52% but dropped micro-F1 to 0.30.",
         "findings": findings,
         "blocks": blocks,
     }
@@ -225,63 +422,152 @@ def rag_section(files: dict) -> dict:
     )
     stats = json.loads(Path(files["stats"]).read_text())
     original = retrieval[retrieval["variant"] == "original"].drop(columns="variant")
-    reader_columns = ["reader", "method", "cutoff", "n", "exact_match", "f1", "contains_answer", "answer_in_passages",
-                      "answer_tokens", "mean_confidence", "ece_raw", "ece_calibrated", "ece_calibrated_note",
-                      "confidence_auroc", "confidence_auroc_note"]
-    corpus_table = pd.DataFrame([{"documents": stats["documents"], "passages": stats["passages"],
-                                  **{f"{split} questions": count for split, count in sorted(stats["questions"].items())}}])
-    blocks = [
-        _table_block("Corpus", corpus_table, "Questions split by document (train / dev / test): no test document is seen in fine-tuning."),
-        _table_block("Records skipped or repaired", issues if len(issues) else pd.DataFrame({"note": ["none"]}),
-                     "Counted while loading; nothing is dropped silently."),
-        _table_block("Retrieval (test questions)", original,
-                     "recall: gold document among the kept passages; answer_in_passages: a gold answer string among them; "
-                     "MRR@10 / nDCG@10 (ranx) over the documents of the top-10 passages.",
-                     best={"recall": "max", "answer_in_passages": "max", "mrr@10": "max", "ndcg@10": "max"}),
-        _figure_block("Recall per method", files["retrieval_plot"], "Test questions, original queries."),
-        _table_block("Weighted fusion: BM25 weight", pd.read_csv(files["fusion"], sep="\t"),
-                     "Chosen on the dev questions (gold-document MRR@10), never on test.", best={"dev_mrr@10": "max"}),
-        _table_block("Readers (test questions)", readers[reader_columns],
-                     "gold_passage: the reader given the passage holding the answer (its ceiling). Confidence is calibrated "
-                     "by Platt scaling fitted on dev answers; correct = token F1 ≥ the configured threshold.",
-                     best={"exact_match": "max", "f1": "max", "contains_answer": "max", "ece_calibrated": "min", "confidence_auroc": "max"}),
-        _figure_block("Confidence reliability", files["reliability_plot"], "Fraction correct per confidence bin; the diagonal is perfect calibration."),
-        _table_block("Answer stability across top_k", stability, "Same question, fewer vs more passages."),
-        _table_block("Query perturbations", perturbation, "Test questions with a trailing '?' added or removed, or lower-cased."),
-        _table_block("Worst answers (most confidently wrong)", worst, "Lowest token F1 first, then highest confidence."),
+    reader_columns = [
+        "reader",
+        "method",
+        "cutoff",
+        "n",
+        "exact_match",
+        "f1",
+        "contains_answer",
+        "answer_in_passages",
+        "answer_tokens",
+        "mean_confidence",
+        "ece_raw",
+        "ece_calibrated",
+        "ece_calibrated_note",
+        "confidence_auroc",
+        "confidence_auroc_note",
     ]
-    for key, title in (("reader_epochs", "Reader fine-tuning"), ("retriever_epochs", "Retriever fine-tuning")):
+    corpus_table = pd.DataFrame(
+        [
+            {
+                "documents": stats["documents"],
+                "passages": stats["passages"],
+                **{
+                    f"{split} questions": count
+                    for split, count in sorted(stats["questions"].items())
+                },
+            }
+        ]
+    )
+    blocks = [
+        _table_block(
+            "Corpus",
+            corpus_table,
+            "Questions split by document (train / dev / test): no test document is seen in fine-tuning.",
+        ),
+        _table_block(
+            "Records skipped or repaired",
+            issues if len(issues) else pd.DataFrame({"note": ["none"]}),
+            "Counted while loading; nothing is dropped silently.",
+        ),
+        _table_block(
+            "Retrieval (test questions)",
+            original,
+            "recall: gold document among the kept passages; answer_in_passages: a gold answer string among them; "
+            "MRR@10 / nDCG@10 (ranx) over the documents of the top-10 passages.",
+            best={"recall": "max", "answer_in_passages": "max", "mrr@10": "max", "ndcg@10": "max"},
+        ),
+        _figure_block(
+            "Recall per method", files["retrieval_plot"], "Test questions, original queries."
+        ),
+        _table_block(
+            "Weighted fusion: BM25 weight",
+            pd.read_csv(files["fusion"], sep="\t"),
+            "Chosen on the dev questions (gold-document MRR@10), never on test.",
+            best={"dev_mrr@10": "max"},
+        ),
+        _table_block(
+            "Readers (test questions)",
+            readers[reader_columns],
+            "gold_passage: the reader given the passage holding the answer (its ceiling). Confidence is calibrated "
+            "by Platt scaling fitted on dev answers; correct = token F1 ≥ the configured threshold.",
+            best={
+                "exact_match": "max",
+                "f1": "max",
+                "contains_answer": "max",
+                "ece_calibrated": "min",
+                "confidence_auroc": "max",
+            },
+        ),
+        _figure_block(
+            "Confidence reliability",
+            files["reliability_plot"],
+            "Fraction correct per confidence bin; the diagonal is perfect calibration.",
+        ),
+        _table_block(
+            "Answer stability across top_k", stability, "Same question, fewer vs more passages."
+        ),
+        _table_block(
+            "Query perturbations",
+            perturbation,
+            "Test questions with a trailing '?' added or removed, or lower-cased.",
+        ),
+        _table_block(
+            "Worst answers (most confidently wrong)",
+            worst,
+            "Lowest token F1 first, then highest confidence.",
+        ),
+    ]
+    for key, title in (
+        ("reader_epochs", "Reader fine-tuning"),
+        ("retriever_epochs", "Retriever fine-tuning"),
+    ):
         if key in files:
-            blocks.append(_table_block(title, pd.read_csv(files[key], sep="\t"), "Per epoch; dev scores read the gold passage."))
+            blocks.append(
+                _table_block(
+                    title,
+                    pd.read_csv(files[key], sep="\t"),
+                    "Per epoch; dev scores read the gold passage.",
+                )
+            )
     return {
         "id": "rag",
         "title": "Experiment 3 — Retrieval-augmented QA over health papers",
         "question": "Which retriever finds the passages that answer a question, does a reader extract the right answer, "
-                    "and does its confidence say when it is right?",
+        "and does its confidence say when it is right?",
         "original": "BM25 vs dense (all-MiniLM-L6-v2) at top_k 5 and 10 over 10 PubMed papers, without gold answers: BM25 answers "
-                    "were stable across top_k, dense answers shifted; confidence did not track correctness (0.646 vs 0.008 for "
-                    "near-identical answers); answers were often generic ('AI'); a question mark changed confidence 0.181 → 0.089.",
+        "were stable across top_k, dense answers shifted; confidence did not track correctness (0.646 vs 0.008 for "
+        "near-identical answers); answers were often generic ('AI'); a question mark changed confidence 0.181 → 0.089.",
         "findings": _rag_findings(original, readers, stability, perturbation),
         "blocks": blocks,
     }
 
 
-def _rag_findings(retrieval: pd.DataFrame, readers: pd.DataFrame, stability: pd.DataFrame, perturbation: pd.DataFrame) -> list[str]:
+def _rag_findings(
+    retrieval: pd.DataFrame,
+    readers: pd.DataFrame,
+    stability: pd.DataFrame,
+    perturbation: pd.DataFrame,
+) -> list[str]:
     findings = []
     for cutoff, part in retrieval.groupby("cutoff", sort=False):
         ranked = part.sort_values("recall", ascending=False)
-        findings.append(f"Recall at {cutoff}: " + ", ".join(f"{r['method']} {r['recall']:.3f}" for r in ranked.to_dict("records")) + ".")
+        findings.append(
+            f"Recall at {cutoff}: "
+            + ", ".join(f"{r['method']} {r['recall']:.3f}" for r in ranked.to_dict("records"))
+            + "."
+        )
     retrieved = readers[readers["method"] != "gold_passage"]
     for reader, part in retrieved.groupby("reader", sort=False):
         top = part.loc[part["f1"].idxmax()]
         gold = readers[(readers["reader"] == reader) & (readers["method"] == "gold_passage")]
         ceiling = f"; with the gold passage F1 {gold['f1'].iloc[0]:.3f}" if len(gold) else ""
-        auroc = "not computed" if pd.isna(top["confidence_auroc"]) else f"{top['confidence_auroc']:.3f}"
-        findings.append(f"{reader} reader: best end-to-end F1 {top['f1']:.3f} (EM {top['exact_match']:.3f}) with {top['method']} "
-                        f"{top['cutoff']}{ceiling}; confidence AUROC for correctness {auroc}.")
+        auroc = (
+            "not computed" if pd.isna(top["confidence_auroc"]) else f"{top['confidence_auroc']:.3f}"
+        )
+        findings.append(
+            f"{reader} reader: best end-to-end F1 {top['f1']:.3f} (EM {top['exact_match']:.3f}) with {top['method']} "
+            f"{top['cutoff']}{ceiling}; confidence AUROC for correctness {auroc}."
+        )
     for row in stability.to_dict("records"):
-        findings.append(f"{row['reader']} reader, {row['method']}: {row['same_answer']:.0%} of answers identical at {row['cutoffs']}.")
+        findings.append(
+            f"{row['reader']} reader, {row['method']}: {row['same_answer']:.0%} of answers identical at {row['cutoffs']}."
+        )
     for row in perturbation.to_dict("records"):
-        findings.append(f"{row['reader']} reader, {row['perturbation']}: {row['answer_changed']:.0%} of answers changed, "
-                        f"mean |Δconfidence| {row['mean_abs_confidence_change']:.3f}.")
+        findings.append(
+            f"{row['reader']} reader, {row['perturbation']}: {row['answer_changed']:.0%} of answers changed, "
+            f"mean |Δconfidence| {row['mean_abs_confidence_change']:.3f}."
+        )
     return findings

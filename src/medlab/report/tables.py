@@ -11,7 +11,11 @@ import pandas as pd
 def _format(value, digits: int, style: str | None = None, reason: str = "") -> str:
     if isinstance(value, float):
         if math.isnan(value):
-            return f'<span class="reason">not computed: {html.escape(reason)}</span>' if reason else "not computed"
+            return (
+                f'<span class="reason">not computed: {html.escape(reason)}</span>'
+                if reason
+                else "not computed"
+            )
         if style:
             return style.format(value)
         # values too small for the fixed precision (learning rates, p-values) keep their digits
@@ -20,7 +24,10 @@ def _format(value, digits: int, style: str | None = None, reason: str = "") -> s
 
 
 def html_table(
-    frame: pd.DataFrame, best: dict[str, str] | None = None, digits: int = 3, caption: str | None = None,
+    frame: pd.DataFrame,
+    best: dict[str, str] | None = None,
+    digits: int = 3,
+    caption: str | None = None,
     formats: dict[str, str] | None = None,
 ) -> str:
     """Render ``frame`` as an HTML table (inside a horizontally scrollable wrapper).
@@ -31,14 +38,22 @@ def html_table(
     A column ``<name>_note`` holds, per row, why ``<name>`` could not be computed: its text
     follows "not computed" in that cell, and the note column itself is not shown.
     """
-    notes = {c[: -len("_note")]: c for c in frame.columns if c.endswith("_note") and c[: -len("_note")] in frame.columns}
+    notes = {
+        c[: -len("_note")]: c
+        for c in frame.columns
+        if c.endswith("_note") and c[: -len("_note")] in frame.columns
+    }
     reasons = {column: frame[note].fillna("").astype(str) for column, note in notes.items()}
     frame = frame.drop(columns=list(notes.values()))
     best = best or {}
     formats = formats or {}
     winners = {}
     for column, direction in best.items():
-        if column in frame.columns and pd.api.types.is_numeric_dtype(frame[column]) and frame[column].notna().any():
+        if (
+            column in frame.columns
+            and pd.api.types.is_numeric_dtype(frame[column])
+            and frame[column].notna().any()
+        ):
             target = frame[column].max() if direction == "max" else frame[column].min()
             winners[column] = frame[column] == target
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
@@ -53,5 +68,7 @@ def html_table(
             cells.append(f"{opening}{_format(value, digits, formats.get(column), reason)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption_html = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    table = f'<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    table = (
+        f"<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
     return f'<div class="table-wrap">{table}</div>'
