@@ -292,39 +292,41 @@ def model_shape(model: str) -> tuple[int, int] | None:
     return int(auto.num_hidden_layers), int(auto.num_attention_heads)
 
 
-def attention_range_errors(attention: dict, model_key: str, layers: int, heads: int) -> list[str]:
-    """Messages for every ``attention`` setting outside a model of ``layers`` x ``heads``.
+def check_attention_ranges(
+    model_key: str,
+    layers: int,
+    heads: int,
+    *,
+    heatmap_layer: int | None = None,
+    disabled_heads: list[list[int]] = (),
+    heads_per_layer: list[int] = (),
+) -> None:
+    """Raise ConfigError naming every attention setting a ``layers`` x ``heads`` model lacks.
 
-    ``model_key`` is the model's name under ``attention.models``, used in the messages.
+    ``model_key`` is the model's name under ``attention.models``. The settings are
+    ``attention.heatmap_layer``, ``attention.disabled_heads.heads`` ([layer, head], 0-based)
+    and ``attention.cost.heads_per_layer``; a job that loads a hub model calls this with
+    the loaded model's shape and the settings it received.
     """
     errors = []
     shape = f"attention.models.{model_key} has {layers} layers of {heads} heads"
-    if attention["heatmap_layer"] >= layers:
+    if heatmap_layer is not None and heatmap_layer >= layers:
         errors.append(
-            f"config key attention.heatmap_layer: {attention['heatmap_layer']} does not exist; "
+            f"config key attention.heatmap_layer: {heatmap_layer} does not exist; "
             f"{shape} (layers 0..{layers - 1})"
         )
-    for index, (layer, head) in enumerate(attention["disabled_heads"]["heads"]):
+    for index, (layer, head) in enumerate(disabled_heads):
         if layer >= layers or head >= heads:
             errors.append(
                 f"config key attention.disabled_heads.heads[{index}]: [{layer}, {head}] does not "
                 f"exist; {shape} (0-based [layer, head])"
             )
-    for index, count in enumerate(attention["cost"]["heads_per_layer"]):
+    for index, count in enumerate(heads_per_layer):
         if count > heads:
             errors.append(
                 f"config key attention.cost.heads_per_layer[{index}]: {count} is more than the "
                 f"{heads} heads per layer of attention.models.{model_key}"
             )
-    return errors
-
-
-def check_attention_ranges(attention: dict, model_key: str, layers: int, heads: int) -> None:
-    """Raise ConfigError when a layer or head setting does not exist in the loaded model.
-
-    For hub models, whose shape is unknown until the first job loads them.
-    """
-    errors = attention_range_errors(attention, model_key, layers, heads)
     if errors:
         raise ConfigError("; ".join(errors))
 
@@ -343,5 +345,11 @@ def check_model_ranges(config: dict) -> list[str]:
         if shape is None:
             unchecked.append(model_key)
         else:
-            check_attention_ranges(attention, model_key, *shape)
+            check_attention_ranges(
+                model_key,
+                *shape,
+                heatmap_layer=attention["heatmap_layer"],
+                disabled_heads=attention["disabled_heads"]["heads"],
+                heads_per_layer=attention["cost"]["heads_per_layer"],
+            )
     return unchecked
