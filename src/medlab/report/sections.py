@@ -94,7 +94,10 @@ def gnn_section(files: dict, comparisons_config: dict[str, list[str]] | None = N
     ]
     blocks += _comparison_blocks(comparisons, comparisons_config)
     dropped_caption = (
-        f"{len(dropped)} row(s) dropped in total." if len(dropped) else "No row was dropped."
+        f"{len(dropped)} row(s) dropped in total; rows are numbered as 1-based data rows of the "
+        "dataset's file (header excluded)."
+        if len(dropped)
+        else "No row was dropped."
     )
     blocks.append(
         _table_block(
