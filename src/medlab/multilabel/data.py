@@ -120,7 +120,20 @@ NO_HALLMARK = "none"
 
 
 def _hallmarks_records(path):
-    """(pmid, text, raw label text) per abstract of the Hallmarks of Cancer archive, by PMID."""
+    """(pmid, text, raw label text) per abstract of the Hallmarks of Cancer archive, by PMID.
+
+    Raises ValueError naming the archive when it or one of its members is damaged.
+    """
+    try:
+        yield from _archive_records(path)
+    except (zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(
+            f"{path}: not a readable ZIP archive ({error}); it is a cached download: delete it "
+            "(and its .provenance.json) and rerun to fetch it again"
+        ) from error
+
+
+def _archive_records(path):
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         texts = {
