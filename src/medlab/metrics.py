@@ -10,6 +10,7 @@ from sklearn.metrics import (
     confusion_matrix,
     f1_score,
     matthews_corrcoef,
+    precision_recall_curve,
     precision_score,
     recall_score,
     roc_auc_score,
@@ -59,15 +60,32 @@ def threshold_metrics(labels, probs, threshold: float) -> dict[str, float]:
 def best_f1_threshold(labels, probs) -> float:
     """The probability threshold maximising F1 on (validation) ``labels``.
 
-    Candidates are the distinct predicted probabilities; ties go to the highest threshold.
+    Candidates are the distinct predicted probabilities (predicting positive at
+    ``probs >= threshold``); ties go to the highest threshold; 0.5 when there are no
+    predictions. Without any positive label every candidate scores F1 = 0, so the highest
+    probability is returned.
+
+    One pass of ``precision_recall_curve``: its precision and recall at each candidate give
+    back the exact counts (true positives, predicted positives), and F1 is computed from
+    the counts as ``f1_score`` does, 2 TP / (positives + predicted positives), so equal
+    F1 values compare equal and the tie rule holds exactly.
     """
-    labels, probs = np.asarray(labels).astype(int), np.asarray(probs)
-    best_threshold, best_f1 = 0.5, -1.0
-    for candidate in np.unique(probs):
-        score = f1_score(labels, (probs >= candidate).astype(int), zero_division=0)
-        if score >= best_f1:
-            best_threshold, best_f1 = float(candidate), score
-    return best_threshold
+    labels, probs = np.asarray(labels).astype(int), np.asarray(probs, dtype=float)
+    if probs.size == 0:
+        return 0.5
+    positives = int(labels.sum())
+    if positives == 0:
+        return float(probs.max())
+    precision, recall, thresholds = precision_recall_curve(labels, probs)
+    # the curve ends with (precision 1, recall 0), a point without a threshold
+    precision, recall = precision[:-1], recall[:-1]
+    true_positives = np.rint(recall * positives)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        predicted = np.where(true_positives > 0, np.rint(true_positives / precision), 0.0)
+    f1 = np.where(true_positives > 0, 2 * true_positives / (positives + predicted), 0.0)
+    # thresholds increase along the curve: the last maximum is the highest threshold
+    best = len(f1) - 1 - int(np.argmax(f1[::-1]))
+    return float(thresholds[best])
 
 
 def reliability_bins(labels, probs, bins: int = 10) -> pd.DataFrame:

@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
 
 from medlab.metrics import (
     PlattScaler,
     UndefinedMetricError,
+    best_f1_threshold,
     expected_calibration_error,
     logit,
     reliability_bins,
@@ -77,3 +79,43 @@ def test_platt_needs_both_classes():
         PlattScaler().fit(np.array([0.2, 0.4]), np.array([1, 1]))
     with pytest.raises(RuntimeError, match="before fit"):
         PlattScaler().predict(np.array([0.2]))
+
+
+def _brute_force_best_f1_threshold(labels, probs):
+    # the definition: try every distinct probability, ties to the highest threshold
+    labels, probs = np.asarray(labels).astype(int), np.asarray(probs)
+    best_threshold, best_f1 = 0.5, -1.0
+    for candidate in np.unique(probs):
+        score = f1_score(labels, (probs >= candidate).astype(int), zero_division=0)
+        if score >= best_f1:
+            best_threshold, best_f1 = float(candidate), score
+    return best_threshold
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_best_f1_threshold_equals_the_brute_force_search(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    labels = (rng.random(n) < rng.random()).astype(int)
+    probs = rng.random(n)
+    if seed % 2:
+        probs = np.round(probs, 1)  # many tied probabilities, and tied F1 values
+    assert best_f1_threshold(labels, probs) == _brute_force_best_f1_threshold(labels, probs)
+
+
+@pytest.mark.parametrize(
+    "labels, probs",
+    [
+        ([0, 0, 0], [0.2, 0.7, 0.4]),  # no positives: every F1 is 0
+        ([1, 1, 1], [0.2, 0.7, 0.4]),
+        ([0, 1], [0.3, 0.3]),  # one candidate
+        ([1, 0, 1, 0], [0.9, 0.6, 0.6, 0.1]),
+        ([1, 0, 0, 1], [0.8, 0.8, 0.2, 0.2]),  # F1 ties between candidates
+    ],
+)
+def test_best_f1_threshold_edge_cases_match_the_brute_force_search(labels, probs):
+    assert best_f1_threshold(labels, probs) == _brute_force_best_f1_threshold(labels, probs)
+
+
+def test_best_f1_threshold_without_predictions_is_one_half():
+    assert best_f1_threshold([], []) == 0.5
