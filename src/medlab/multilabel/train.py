@@ -27,23 +27,32 @@ from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 log = logging.getLogger(__name__)
 
 
+# weighted BCE: a label with fewer positives than 1 in 100 examples is weighted as if it had 1
+MAX_POS_WEIGHT = 100.0
+
+
 @dataclass(frozen=True)
 class FineTuneSpec:
+    """The options of one fine-tuning run (one grid cell).
+
+    No field has a default: they come from the config (``multilabel.training`` plus the
+    grid cell), whose defaults live in schemas/config.schema.yaml only.
+    """
+
     batch_size: int
     lr: float
-    loss: str = "bce"
-    epochs: int = 3
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    layer_lr_decay: float = 1.0
-    early_stopping_metric: str = "macro_f1"
-    patience: int = 2
-    oversample: bool = False
-    focal_gamma: float = 2.0
-    max_pos_weight: float = 100.0
+    loss: str
+    epochs: int
+    warmup_ratio: float
+    weight_decay: float
+    max_grad_norm: float
+    layer_lr_decay: float
+    early_stopping_metric: str
+    patience: int
+    oversample: bool
+    focal_gamma: float
     # batches of similar length: with padding trimmed per batch, long-tailed texts cost less
-    group_by_length: bool = True
+    group_by_length: bool
 
 
 @dataclass
@@ -188,7 +197,7 @@ def fine_tune(
         validation_view = lambda probabilities: (val_labels, probabilities)  # noqa: E731
     positives = train_labels.sum(0)
     pos_weight = torch.tensor(
-        ((len(train_labels) - positives) / positives.clip(min=1)).clip(max=spec.max_pos_weight),
+        ((len(train_labels) - positives) / positives.clip(min=1)).clip(max=MAX_POS_WEIGHT),
         dtype=torch.float32,
         device=device,
     )
