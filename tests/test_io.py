@@ -1,6 +1,13 @@
 import pytest
 
-from medlab.io import atomic_directory, atomic_path, read_json, sha256_file, write_json
+from medlab.io import (
+    atomic_directory,
+    atomic_path,
+    fingerprint_files,
+    read_json,
+    sha256_file,
+    write_json,
+)
 
 
 def test_atomic_path_renames_on_success(tmp_path):
@@ -55,3 +62,20 @@ def test_atomic_directory_leaves_the_old_one_on_failure(tmp_path):
             raise RuntimeError("killed")
     assert [p.name for p in tmp_path.iterdir()] == ["reader"]
     assert [p.name for p in target.iterdir()] == ["old.bin"]
+
+
+def test_fingerprint_files_follows_contents_and_order(tmp_path):
+    first, second = tmp_path / "graphs.pt", tmp_path / "split.json"
+    first.write_bytes(b"graphs")
+    second.write_text("[]")
+    fingerprint = fingerprint_files(first, second)
+    assert len(fingerprint) == 64
+    assert fingerprint_files(first, second) == fingerprint
+    assert fingerprint_files(second, first) != fingerprint
+    moved = tmp_path / "moved.pt"
+    first.rename(moved)
+    assert fingerprint_files(moved, second) == fingerprint
+    second.write_text("[{}]")
+    assert fingerprint_files(moved, second) != fingerprint
+    with pytest.raises(FileNotFoundError):
+        fingerprint_files(tmp_path / "missing")

@@ -9,6 +9,8 @@ at the end of each checkpointed epoch.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -89,14 +91,27 @@ def train_gnn(
     checkpoint_path: str | Path | None = None,
     checkpoint_every: int = 5,
     stop_after_epochs: int | None = None,
+    data_fingerprint: str | None = None,
 ) -> TrainResult:
     """Train one model on ``dataset[split['train']]``, selecting on ``split['val']``.
 
-    ``dataset`` is indexable by a list of indices (a :class:`MoleculeGraphs`).
+    ``dataset`` is a :class:`MoleculeGraphs`. A checkpoint at ``checkpoint_path`` is
+    resumed only when it was written for the same spec, seed and data; otherwise it is
+    ignored (the log says why) and training starts afresh. ``data_fingerprint`` identifies
+    the data; by default :func:`training_data_fingerprint` of ``dataset`` and ``split``
+    (a caller holding the input files may pass ``medlab.io.fingerprint_files`` of them).
     ``stop_after_epochs`` ends the loop early without finishing (used to simulate a killed
     job in tests). Raises :class:`NonFiniteLossError` on a NaN/inf loss; the last good
     checkpoint stays on disk.
     """
+    if data_fingerprint is None:
+        data_fingerprint = training_data_fingerprint(dataset, split)
+    binding = {
+        "format": CHECKPOINT_FORMAT,
+        "fingerprint": spec.fingerprint(),
+        "seed": seed,
+        "data": data_fingerprint,
+    }
     generator = seed_everything(seed)
     train_graphs, val_graphs = dataset[split["train"]], dataset[split["val"]]
     train_labels = torch.stack([g.y[0] for g in train_graphs])
@@ -123,11 +138,8 @@ def train_gnn(
     resumed_from = 0
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         saved = torch.load(checkpoint_path, weights_only=False)
-        if (
-            saved.get("format") == CHECKPOINT_FORMAT
-            and saved.get("fingerprint") == spec.fingerprint()
-            and saved.get("seed") == seed
-        ):
+        mismatch = _checkpoint_mismatch(saved, binding)
+        if mismatch is None:
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             if scheduler is not None:
@@ -139,10 +151,7 @@ def train_gnn(
             resumed_from = state["epoch"]
             log.info("resumed from checkpoint %s at epoch %d", checkpoint_path, resumed_from)
         else:
-            log.info(
-                "ignoring checkpoint %s: it belongs to another spec, seed or checkpoint format",
-                checkpoint_path,
-            )
+            log.info("ignoring checkpoint %s: %s; training from scratch", checkpoint_path, mismatch)
 
     loader = _train_loader(train_graphs, train_labels, spec, generator)
     stopped_early = False
@@ -187,7 +196,7 @@ def train_gnn(
             )
         if checkpoint_path is not None and (epoch % checkpoint_every == 0 or stopped_early):
             _save_checkpoint(
-                checkpoint_path, model, optimizer, scheduler, generator, state, stopper, spec, seed
+                checkpoint_path, binding, model, optimizer, scheduler, generator, state, stopper
             )
         if stopped_early:
             break
@@ -221,19 +230,16 @@ def _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch: int) -> f
 
 def _save_checkpoint(
     path,
+    binding: dict,
     model,
     optimizer,
     scheduler,
     generator,
     state: dict,
     stopper: EarlyStopping,
-    spec: TrainSpec,
-    seed: int,
 ) -> None:
     payload = {
-        "format": CHECKPOINT_FORMAT,
-        "fingerprint": spec.fingerprint(),
-        "seed": seed,
+        **binding,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -244,3 +250,42 @@ def _save_checkpoint(
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
+
+
+# what each binding key of a checkpoint means, for the log line when it does not match
+_BINDING_NAMES = {
+    "format": "it has an older checkpoint layout",
+    "fingerprint": "it was written for another training spec",
+    "seed": "it was written for another seed",
+    "data": "it was written for other data (the graphs or the split changed)",
+}
+
+
+def _checkpoint_mismatch(saved: dict, binding: dict) -> str | None:
+    """Why ``saved`` cannot be resumed under ``binding`` (all reasons), or None when it can."""
+    reasons = [_BINDING_NAMES[key] for key, value in binding.items() if saved.get(key) != value]
+    return "; ".join(reasons) or None
+
+
+def training_data_fingerprint(dataset, split: dict[str, list[int]]) -> str:
+    """Hex SHA-256 of what a run trains and selects on: every tensor of ``dataset`` (a
+    :class:`MoleculeGraphs`: the collated graphs and their slices) and the split indices.
+
+    Hashing the loaded tensors instead of the file binds a checkpoint to the molecules
+    themselves, whatever file they were read from; it takes well under a second for B3DB.
+    """
+    digest = hashlib.sha256()
+    stored = {**dataset._data.to_dict(), **{f"slices.{k}": v for k, v in dataset.slices.items()}}
+    for key in sorted(stored):
+        value = stored[key]
+        digest.update(key.encode())
+        if isinstance(value, torch.Tensor):
+            tensor = value.detach().cpu().contiguous()
+            digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+            digest.update(tensor.numpy().tobytes())
+        else:
+            digest.update(repr(value).encode())
+    digest.update(
+        json.dumps({k: list(map(int, v)) for k, v in split.items()}, sort_keys=True).encode()
+    )
+    return digest.hexdigest()
