@@ -3,7 +3,8 @@ restore, ReduceLROnPlateau, class-imbalance remedies, and resumable checkpoints.
 
 Resuming from a checkpoint reproduces an uninterrupted run exactly on CPU: model,
 optimizer, scheduler, early-stopping state, history and both random generators are saved
-at the end of each checkpointed epoch.
+at the end of each checkpointed epoch. A checkpoint is bound to the spec, the seed and the
+data (graphs and split) it was written for; any other run ignores it.
 """
 
 from __future__ import annotations
