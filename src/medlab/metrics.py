@@ -100,7 +100,7 @@ def reliability_bins(labels, probs, bins: int = 10) -> pd.DataFrame:
     ``upper`` (its edges), ``count``, ``confidence`` (mean probability in the bin) and
     ``accuracy`` (mean label in the bin, the observed frequency).
     """
-    y, p = np.asarray(labels, dtype=float).ravel(), np.asarray(probs, dtype=float).ravel()
+    y, p = np.asarray(labels).ravel(), np.asarray(probs).ravel()
     if y.shape != p.shape:
         raise ValueError(f"labels {np.shape(labels)} and probs {np.shape(probs)} differ in shape")
     edges = np.linspace(0, 1, bins + 1)
