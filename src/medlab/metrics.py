@@ -171,7 +171,7 @@ class PlattScaler:
         return self.model.predict_proba(self._features(scores))[:, 1]
 
     def _features(self, scores) -> np.ndarray:
-        scores = np.asarray(scores, dtype=float)
+        scores = np.asarray(scores)
         if self.logit_input:
             scores = logit(scores)
         return scores.reshape(-1, 1)
