@@ -10,11 +10,17 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-ARCHS = ("gat", "gcn", "gin", "sage")
+from medlab.registry import ARCHITECTURES, POOLINGS
+
 ARCHS_WITH_EDGE_FEATURES = ("gat", "gin")
-POOLINGS = ("mean", "sum", "max", "attention")
-LOSSES = ("bce", "weighted_bce", "focal")
+# the subset of medlab.registry.LOSSES offered to the binary GNN task (the asymmetric loss
+# targets multi-label data with many easy negatives)
+GNN_LOSSES = ("bce", "weighted_bce", "focal")
 SCHEDULERS = ("plateau", "none")
+
+
+# No field has a default: every value comes from the config, whose defaults live in
+# schemas/config.schema.yaml only (gnn_options).
 
 
 @dataclass(frozen=True)
@@ -22,11 +28,11 @@ class ModelSpec:
     arch: str
     hidden: int
     layers: int
-    heads: int = 1
-    dropout: float = 0.0
-    residual: bool = False
-    edge_features: bool = False
-    pooling: str = "mean"
+    heads: int
+    dropout: float
+    residual: bool
+    edge_features: bool
+    pooling: str
 
 
 @dataclass(frozen=True)
@@ -34,19 +40,19 @@ class TrainSpec:
     """Everything that determines a training run (one variant of the experiment)."""
 
     model: ModelSpec
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    loss: str = "bce"
-    focal_gamma: float = 2.0
-    oversample: bool = False
-    early_stopping: bool = True
-    patience: int = 15
-    lr_scheduler: str = "plateau"
-    scheduler_factor: float = 0.3
-    scheduler_patience: int = 5
-    min_lr: float = 1e-5
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    loss: str
+    focal_gamma: float
+    oversample: bool
+    early_stopping: bool
+    patience: int
+    lr_scheduler: str
+    scheduler_factor: float
+    scheduler_patience: int
+    min_lr: float
 
     def fingerprint(self) -> str:
         """Stable hash of the spec, stored in checkpoints so a changed spec never resumes."""
@@ -68,22 +74,20 @@ class TrainSpec:
 
 def validate_spec(spec: ModelSpec) -> None:
     """Raise ValueError for a model the registry cannot build."""
-    if spec.arch not in ARCHS:
-        raise ValueError(f"unknown arch {spec.arch!r}; expected one of {list(ARCHS)}")
+    ARCHITECTURES.check(spec.arch)
     if spec.edge_features and spec.arch not in ARCHS_WITH_EDGE_FEATURES:
         raise ValueError(
             f"arch {spec.arch!r} cannot use edge features; only {list(ARCHS_WITH_EDGE_FEATURES)} can"
         )
     if spec.arch == "gat" and spec.hidden % spec.heads:
         raise ValueError(f"gat: hidden ({spec.hidden}) must be divisible by heads ({spec.heads})")
-    if spec.pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {spec.pooling!r}; expected one of {list(POOLINGS)}")
+    POOLINGS.check(spec.pooling)
 
 
 def validate_train_spec(spec: TrainSpec) -> None:
     validate_spec(spec.model)
-    if spec.loss not in LOSSES:
-        raise ValueError(f"unknown loss {spec.loss!r}; expected one of {list(LOSSES)}")
+    if spec.loss not in GNN_LOSSES:
+        raise ValueError(f"unknown GNN loss {spec.loss!r}; expected one of {list(GNN_LOSSES)}")
     if spec.lr_scheduler not in SCHEDULERS:
         raise ValueError(
             f"unknown lr_scheduler {spec.lr_scheduler!r}; expected one of {list(SCHEDULERS)}"

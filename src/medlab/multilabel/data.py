@@ -13,6 +13,7 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+from sklearn.preprocessing import MultiLabelBinarizer
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,22 @@ def clean_table(
 
 
 def label_matrix(table: pd.DataFrame, label_set: list[str]) -> np.ndarray:
-    """(rows, labels) 0/1 matrix in ``label_set`` order."""
-    index = {label: i for i, label in enumerate(label_set)}
-    matrix = np.zeros((len(table), len(label_set)), dtype=np.int64)
+    """(rows, labels) 0/1 int64 matrix in ``label_set`` order.
+
+    Raises ValueError naming the first row whose labels are outside ``label_set``
+    (:func:`clean_table` drops such rows).
+    """
+    known = set(label_set)
     for row, labels in enumerate(table["labels"]):
-        for label in labels:
-            matrix[row, index[label]] = 1
-    return matrix
+        unknown = sorted(set(labels) - known)
+        if unknown:
+            where = f"row {row}" + (f" (id {table['id'].iloc[row]!r})" if "id" in table else "")
+            raise ValueError(
+                f"{where}: labels {unknown} are not in the label set {label_set}; "
+                "clean the table first (clean_table drops such rows)"
+            )
+    binarizer = MultiLabelBinarizer(classes=label_set)
+    return binarizer.fit_transform(table["labels"]).astype(np.int64)
 
 
 def stratified_split(
