@@ -318,3 +318,11 @@ def test_entry_point_runs_as_a_program(runs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "predicted 1 molecules, 1 invalid" in result.stdout
     assert pd.read_csv(output, keep_default_na=False)["reason"].tolist() == ["", INVALID["C1CC"]]
+
+
+def test_console_script_points_at_main():
+    """pyproject's [project.scripts] entry names this module's main (checked as text: tomllib
+    needs Python 3.11, the project supports 3.10)."""
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    scripts = pyproject.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
+    assert 'medlab = "medlab.cli:main"' in scripts
