@@ -191,6 +191,19 @@ def test_unfinished_or_missing_runs_are_named(runs, tmp_path):
         load_run(killed, CPU)
 
 
+def test_a_model_this_medlab_cannot_rebuild_is_named(runs, tmp_path):
+    foreign = tmp_path / "seed0"
+    foreign.mkdir()
+    (foreign / "metrics.json").write_bytes((runs[0] / "metrics.json").read_bytes())
+    stored = torch.load(runs[0] / "model.pt", weights_only=True)
+    torch.save({**stored, "spec": {**stored["spec"], "hidden": 8}}, foreign / "model.pt")
+    with pytest.raises(PredictionInputError, match="model.pt: this medlab cannot rebuild"):
+        load_run(foreign, CPU)
+    torch.save({**stored, "spec": {**stored["spec"], "warmup": 3}}, foreign / "model.pt")
+    with pytest.raises(PredictionInputError, match="warmup"):
+        load_run(foreign, CPU)
+
+
 def test_reading_molecule_files(tmp_path):
     plain = tmp_path / "in.smi"
     plain.write_text("CCO ethanol\n\nC1CC\n")
@@ -202,6 +215,9 @@ def test_reading_molecule_files(tmp_path):
     table.write_text("name,SMILES\nethanol,CCO\nnothing,\n")
     assert read_molecules(table)["smiles"].tolist() == ["CCO", ""]
     assert read_molecules(table, "name")["smiles"].tolist() == ["ethanol", "nothing"]
+    exported = tmp_path / "exported.csv"
+    exported.write_bytes(b"\xef\xbb\xbfsmiles,name\nCCO,ethanol\n")  # with a byte-order mark
+    assert read_molecules(exported)["smiles"].tolist() == ["CCO"]
     single = tmp_path / "single.csv"
     single.write_text("structure\nCCO\n")
     assert read_molecules(single)["smiles"].tolist() == ["CCO"]
@@ -288,6 +304,15 @@ def test_bad_input_exits_2_with_one_line(runs, tmp_path, capsys, case, named):
     error = capsys.readouterr().err
     assert code == 2 and not output.exists()
     assert error.count("\n") == 1 and error.startswith("medlab predict: error:") and named in error
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_cuda_exits_2(runs, tmp_path, capsys):
+    molecules = tmp_path / "molecules.smi"
+    molecules.write_text("CCO\n")
+    arguments = ["predict", "--run", str(runs[0]), str(molecules), "-o", str(tmp_path / "p.csv")]
+    assert main([*arguments, "--device", "cuda"]) == 2
+    assert capsys.readouterr().err.startswith("medlab predict: error: --device cuda")
 
 
 def test_help_explains_every_option(capsys):

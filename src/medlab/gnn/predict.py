@@ -86,15 +86,31 @@ def load_run(directory: str | os.PathLike, device: torch.device) -> TrainedRun:
             f"{stored['bond_dim']} bond features, but this medlab featurizer makes {ATOM_DIM} "
             f"and {BOND_DIM}; use the medlab version the run was trained with, or retrain it"
         )
-    spec = TrainSpec.from_dict(stored["spec"])
-    model = MoleculeGNN(spec.model, ATOM_DIM, BOND_DIM)
-    model.load_state_dict(stored[f"{checkpoint}_state"])
     return TrainedRun(
         directory=directory,
-        model=model.to(device).eval(),
+        model=_build_model(stored, checkpoint, directory / "model.pt").to(device).eval(),
         checkpoint=checkpoint,
         threshold=float(metrics[checkpoint]["at_val_threshold"]["threshold"]),
     )
+
+
+def _build_model(stored: dict, checkpoint: str, path: Path) -> MoleculeGNN:
+    """The GNN described by model.pt's spec with the ``checkpoint`` ('best'/'final') weights.
+
+    Raises PredictionInputError when this medlab cannot build that spec or the weights do
+    not fit it (a run from another medlab version).
+    """
+    try:
+        spec = TrainSpec.from_dict(stored["spec"])
+        model = MoleculeGNN(spec.model, ATOM_DIM, BOND_DIM)
+        model.load_state_dict(stored[f"{checkpoint}_state"])
+    except (ValueError, TypeError, RuntimeError) as error:
+        # from_dict/ModelSpec reject unknown options; load_state_dict rejects other shapes
+        raise PredictionInputError(
+            f"{path}: this medlab cannot rebuild the run's model ({' '.join(str(error).split())}); "
+            "use the medlab version the run was trained with, or retrain it"
+        ) from error
+    return model
 
 
 def _read_run_metrics(path: Path) -> dict:
@@ -215,13 +231,14 @@ def read_molecules(path: str | os.PathLike, smiles_column: str | None = None) ->
 
 
 def _read_plain_smiles(path: Path) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
     return [line.split()[0] if line.strip() else "" for line in lines]
 
 
 def _read_csv_smiles(path: Path, smiles_column: str | None) -> list[str]:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        # utf-8-sig: spreadsheet programs often start a CSV export with a byte-order mark
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise PredictionInputError(
             f"{path}: not readable as a comma-separated table ({error}); give a CSV with a "
