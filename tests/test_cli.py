@@ -177,6 +177,8 @@ def test_a_run_without_early_stopping_reports_its_last_epoch(runs, tmp_path):
 def test_unfinished_or_missing_runs_are_named(runs, tmp_path):
     with pytest.raises(PredictionInputError, match="does not exist"):
         load_run(tmp_path / "nowhere", CPU)
+    with pytest.raises(PredictionInputError, match="is not a directory"):
+        load_run(runs[0] / "model.pt", CPU)
     killed = tmp_path / "seed0"
     killed.mkdir()
     (killed / "checkpoint.pt").write_bytes(b"")

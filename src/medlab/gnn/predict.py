@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 from rdkit import Chem, RDLogger
+from torch_geometric.data import Data
 
 from medlab.gnn.featurize import ATOM_DIM, BOND_DIM, ROW_COLUMN, mol_to_graph
 from medlab.gnn.models import MoleculeGNN
@@ -61,14 +62,15 @@ class TrainedRun:
 def load_run(directory: str | os.PathLike, device: torch.device) -> TrainedRun:
     """Load the reported model and validation threshold of the finished run in ``directory``.
 
-    Raises PredictionInputError naming the directory when it does not exist, lacks
+    Raises PredictionInputError naming the directory when it is not one, lacks
     model.pt or metrics.json (a run still training, killed, or not a run directory at
     all), or holds files that are not what the workflow writes.
     """
     directory = Path(directory)
     if not directory.is_dir():
+        problem = "is not a directory" if directory.exists() else "does not exist"
         raise PredictionInputError(
-            f"run directory {directory} does not exist; give a finished GNN run ({RUN_LAYOUT})"
+            f"run directory {directory} {problem}; give a finished GNN run ({RUN_LAYOUT})"
         )
     missing = [name for name in RUN_FILES if not (directory / name).is_file()]
     if missing:
@@ -143,7 +145,7 @@ def _read_model_file(path: Path) -> dict:
     return stored
 
 
-def smiles_to_graph(smiles: str):
+def smiles_to_graph(smiles: str) -> tuple[Data | None, str | None]:
     """``(graph, None)`` for a usable SMILES, ``(None, reason)`` otherwise.
 
     The graph is :func:`medlab.gnn.featurize.mol_to_graph` of the parsed molecule: x
