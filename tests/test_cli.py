@@ -18,6 +18,7 @@ import pytest
 import torch
 from rdkit import Chem
 
+from medlab import cli
 from medlab.cli import main
 from medlab.data.fetch import packaged_file
 from medlab.gnn.evaluate import evaluate_run
@@ -345,6 +346,32 @@ def test_entry_point_runs_as_a_program(runs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "predicted 1 molecules, 1 invalid" in result.stdout
     assert pd.read_csv(output, keep_default_na=False)["reason"].tolist() == ["", INVALID["C1CC"]]
+
+
+class _QuestionError(ValueError):
+    pass
+
+
+def _register_ask(subparsers) -> None:
+    """A stand-in for a later subcommand, registered the way predict is."""
+    parser = subparsers.add_parser("ask", help="answer a question")
+    parser.add_argument("question")
+
+    def run_ask(arguments) -> int:
+        if not arguments.question.endswith("?"):
+            raise _QuestionError(f"{arguments.question!r} is not a question")
+        print("answered")
+        return 0
+
+    parser.set_defaults(handler=run_ask, input_errors=(_QuestionError,))
+
+
+def test_a_subcommand_registered_by_the_same_pattern_gets_the_same_handling(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, _register_ask))
+    assert main(["ask", "why?"]) == 0 and capsys.readouterr().out == "answered\n"
+    assert main(["ask", "because"]) == 2
+    assert capsys.readouterr().err == "medlab ask: error: 'because' is not a question\n"
+    assert main(["--help"]) == 0 and "answer a question" in capsys.readouterr().out
 
 
 def test_console_script_points_at_main():

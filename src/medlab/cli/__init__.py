@@ -1,8 +1,17 @@
 """The ``medlab`` console command: use a finished pipeline run from the shell.
 
-Each subcommand lives in its own module with a ``register(subparsers)`` function that adds
-its parser and sets ``handler`` (a function of the parsed arguments returning the exit
-code). To add one, write such a module and list its ``register`` in :data:`SUBCOMMANDS`.
+Each subcommand lives in its own module of this package with a ``register(subparsers)``
+function that adds its parser and sets two defaults: ``handler``, a function of the parsed
+arguments returning the exit code, and ``input_errors``, the library's exception classes
+that mean the user's input is wrong. To add a command (say ``ask`` over a finished RAG run),
+write ``medlab/cli/ask.py`` the same way as :mod:`medlab.cli.predict`::
+
+    def register(subparsers) -> None:
+        parser = subparsers.add_parser("ask", help=..., description=...)
+        parser.add_argument(...)
+        parser.set_defaults(handler=run_ask, input_errors=(CorpusInputError,))
+
+and list its ``register`` in :data:`SUBCOMMANDS`.
 
 Bad input (a missing file, a run directory that is not a finished run, a bad option) ends
 with exit code 2 and one line on stderr naming what is wrong; nothing is written.
@@ -16,12 +25,11 @@ from collections.abc import Sequence
 
 from medlab import __version__
 from medlab.cli import predict
-from medlab.gnn.predict import PredictionInputError
 
 SUBCOMMANDS = (predict.register,)
 USAGE_ERROR = 2
-# errors that mean the user's input is wrong, not medlab: reported in one line, exit 2
-INPUT_ERRORS = (PredictionInputError, OSError)
+# a file that cannot be read or written is the user's to fix, whatever the command
+COMMON_INPUT_ERRORS = (OSError,)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -61,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     try:
         return arguments.handler(arguments)
-    except INPUT_ERRORS as error:
+    except (*arguments.input_errors, *COMMON_INPUT_ERRORS) as error:
         print(f"medlab {arguments.command}: error: {_one_line(error)}", file=sys.stderr)
         return USAGE_ERROR
 

@@ -88,7 +88,7 @@ def register(subparsers) -> None:
         default=1,
         help="CPU threads for inference when running on the CPU (default: %(default)s)",
     )
-    parser.set_defaults(handler=run_predict)
+    parser.set_defaults(handler=run_predict, input_errors=(PredictionInputError,))
 
 
 def positive_int(text: str) -> int:
