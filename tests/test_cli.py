@@ -130,6 +130,17 @@ def test_valid_molecules_get_the_models_own_probabilities(runs):
     assert (table["reason"] == "").all() and "probability_std" not in table
 
 
+def test_smiles_reproduce_the_runs_own_validation_and_test_predictions(molecules, runs):
+    """From SMILES alone, predict gives what training wrote for its held-out molecules."""
+    _, kept = molecules
+    written = pd.read_csv(runs[0] / "predictions.tsv", sep="\t")
+    smiles = kept["smiles"].iloc[written["index"]].tolist()
+    table = predict_molecules([load_run(runs[0], CPU)], smiles, CPU)
+    np.testing.assert_allclose(
+        table["probability"].to_numpy(dtype=float), written["prob_best"], rtol=1e-5
+    )
+
+
 def test_invalid_smiles_get_a_reason_and_no_numbers(runs):
     smiles = ["CCO", *INVALID, "CCN"]
     table = predict_molecules([load_run(runs[0], CPU)], smiles, CPU)
