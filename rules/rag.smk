@@ -3,6 +3,106 @@
 # -> fine-tuning (retriever, reader; GPU rules) -> retrieve (every method, cached depth)
 # -> read (per reader; top_k cutoffs applied here) -> evaluate (summary tables and plots).
 # Editing top_k reruns only read, evaluate and the report.
+from medlab.config import rag_base_retrievers
+from medlab.rag.readers import READERS
+from medlab.rag.retrieval import BM25_LIBRARIES, DENSE_INDEX_KINDS
+
+
+def get_rag_corpus_inputs(wildcards):
+    corpus = config["rag"]["corpus"]
+    if corpus["format"] == "jsonl":
+        return {"documents": corpus["documents"], "questions": corpus["questions"]}
+    return {"file": corpus["file"] or get_dataset_file(corpus["dataset"])}
+
+
+def get_rag_dir():
+    return f"results/rag/{config['rag']['corpus']['name']}"
+
+
+def get_rag_encoder_input(wildcards):
+    """The fine-tuned encoder directory when indexing with it; nothing for the packaged encoder."""
+    return {"model": f"results/rag/{wildcards.corpus}/retriever/model"} if wildcards.encoder == "finetuned" else {}
+
+
+def get_rag_encoder_name(wildcards):
+    return f"results/rag/{wildcards.corpus}/retriever/model" if wildcards.encoder == "finetuned" else config["rag"]["encoder"]
+
+
+def get_rag_index_inputs(wildcards):
+    """Cached indexes the configured retrieval methods need, each named after its method."""
+    rag, root = config["rag"], f"results/rag/{wildcards.corpus}"
+    index_files = {
+        "bm25": f"{root}/index/bm25_{rag['bm25_library']}.pkl",
+        "dense": f"{root}/index/dense_base_{rag['dense_index']}.faiss",
+        "dense_finetuned": f"{root}/index/dense_finetuned_{rag['dense_index']}.faiss",
+    }
+    files = {method: index_files[method] for method in rag_base_retrievers(rag)}
+    if "dense_finetuned" in files:
+        files["finetuned_encoder"] = f"{root}/retriever/model"
+    return files
+
+
+def _rag_reader_fine_tuned(reader):
+    return reader == "extractive" and config["rag"]["reader"]["fine_tune"]
+
+
+def get_rag_reader_input(wildcards):
+    return {"model": f"results/rag/{wildcards.corpus}/reader/model"} if _rag_reader_fine_tuned(wildcards.reader) else {}
+
+
+def get_rag_reader_model(wildcards):
+    """The sentence reader's bi-encoder, or the extractive reader's weights (fine-tuned here or as configured)."""
+    if wildcards.reader == "sentence":
+        return config["rag"]["encoder"]
+    if _rag_reader_fine_tuned(wildcards.reader):
+        return f"results/rag/{wildcards.corpus}/reader/model"
+    return config["rag"]["reader"]["model"]
+
+
+def get_rag_reader_options():
+    """Extractive reader decoding options (everything in rag.reader but weights and training)."""
+    return {k: v for k, v in config["rag"]["reader"].items() if k not in ("model", "fine_tune", "training")}
+
+
+def get_rag_evaluate_inputs(wildcards):
+    root = get_rag_dir()
+    return {
+        "questions": f"{root}/questions.jsonl",
+        "passages": f"{root}/passages.jsonl",
+        "rankings": f"{root}/rankings.parquet",
+        "answers": [f"{root}/answers/{reader}.parquet" for reader in config["rag"]["readers"]],
+    }
+
+
+def get_rag_summary_files():
+    return {
+        "retrieval": "results/rag/summary/retrieval.tsv",
+        "readers": "results/rag/summary/readers.tsv",
+        "stability": "results/rag/summary/stability.tsv",
+        "perturbation": "results/rag/summary/perturbation.tsv",
+        "worst": "results/rag/summary/worst_cases.tsv",
+        "per_question": "results/rag/summary/per_question.tsv",
+        "retrieval_plot": "results/rag/summary/retrieval.png",
+        "reliability_plot": "results/rag/summary/reliability.png",
+    }
+
+
+def get_rag_report_outputs():
+    files = get_rag_summary_files()
+    for key in ("retrieval", "readers", "retrieval_plot", "reliability_plot"):
+        files[key] = report(files[key], caption=f"../resources/captions/rag_{key}.rst", category="Experiment 3: RAG")
+    return files
+
+
+def get_rag_report_inputs():
+    root = get_rag_dir()
+    inputs = {f"rag_{k}": v for k, v in get_rag_summary_files().items()}
+    inputs.update({"rag_stats": f"{root}/stats.json", "rag_issues": f"{root}/issues.tsv", "rag_fusion": f"{root}/fusion_weight.tsv"})
+    if config["rag"]["reader"]["fine_tune"] and "extractive" in config["rag"]["readers"]:
+        inputs["rag_reader_epochs"] = f"{root}/reader/epochs.tsv"
+    if "dense_finetuned" in rag_base_retrievers(config["rag"]):
+        inputs["rag_retriever_epochs"] = f"{root}/retriever/epochs.tsv"
+    return inputs
 
 
 rule rag_corpus:
@@ -34,7 +134,7 @@ rule rag_index_bm25:
     output:
         index="results/rag/{corpus}/index/bm25_{library}.pkl",
     wildcard_constraints:
-        library="bm25s|rank_bm25",
+        library=get_constraint(BM25_LIBRARIES),
     log:
         "logs/rag/{corpus}/index_bm25_{library}.log",
     benchmark:
@@ -53,7 +153,7 @@ rule rag_index_dense:
         index="results/rag/{corpus}/index/dense_{encoder}_{kind}.faiss",
     wildcard_constraints:
         encoder="base|finetuned",
-        kind="flat|hnsw",
+        kind=get_constraint(DENSE_INDEX_KINDS),
     params:
         encoder=get_rag_encoder_name,
         batch_size=config["rag"]["encode_batch_size"],
@@ -159,7 +259,7 @@ rule rag_read:
     output:
         answers="results/rag/{corpus}/answers/{reader}.parquet",
     wildcard_constraints:
-        reader="sentence|extractive",
+        reader=get_constraint(READERS),
     params:
         model=get_rag_reader_model,
         options=get_rag_reader_options(),

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
+from medlab.metrics import expected_calibration_error
 from medlab.rag.answers import (
     answer_length,
     contains_answer,
@@ -13,38 +16,12 @@ from medlab.rag.answers import (
     normalize_answer,
     token_f1,
 )
-
-
-def documents_from_passages(
-    ranking: list[tuple[int, float]], passage_doc_ids: list[str]
-) -> dict[str, float]:
-    """Document scores from a passage ranking: each document's best passage score.
-
-    Ranks are preserved by adding a tiny decreasing offset so ties follow passage order.
-    """
-    documents: dict[str, float] = {}
-    for rank, (index, score) in enumerate(ranking):
-        doc_id = passage_doc_ids[index]
-        if doc_id not in documents:
-            documents[doc_id] = float(score) - rank * 1e-9
-    return documents
-
-
-def retrieval_metrics(
-    gold: dict[str, str],
-    runs: dict[str, dict[str, float]],
-    metrics=("recall@5", "recall@10", "mrr@10", "ndcg@10"),
-) -> dict[str, float]:
-    """Mean metrics over questions. ``gold``: question id -> gold document id; ``runs``:
-    question id -> {document id: score}. A question with no retrieved document scores 0."""
-    from ranx import Qrels, Run, evaluate
-
-    qrels = Qrels.from_dict({q: {d: 1} for q, d in gold.items()})
-    # ranx needs every question in the run; an empty retrieval gets a sentinel that is never relevant
-    run = Run.from_dict({q: (runs.get(q) or {"<none>": 0.0}) for q in gold})
-    values = evaluate(qrels, run, list(metrics))
-    return {m: float(values[m]) if len(metrics) > 1 else float(values) for m in metrics}
-
+from medlab.rag.rankings import (
+    CutoffPolicy,
+    documents_from_passages,
+    ranking_lists,
+    retrieval_metrics,
+)
 
 # ---- answers ----------------------------------------------------------------------
 
@@ -77,8 +54,6 @@ def platt_calibrate(
     dev_scores: np.ndarray, dev_correct: np.ndarray, test_scores: np.ndarray
 ) -> tuple[np.ndarray | None, str]:
     """Test confidences mapped to P(correct) by logistic regression fitted on dev; (None, reason) when impossible."""
-    from sklearn.linear_model import LogisticRegression
-
     if len(dev_scores) < 2 or len(set(dev_correct.tolist())) < 2:
         return (
             None,
@@ -90,8 +65,6 @@ def platt_calibrate(
 
 def confidence_auroc(correct: np.ndarray, confidence: np.ndarray) -> tuple[float, str]:
     """AUROC of confidence for separating correct from wrong answers; NaN with the reason when undefined."""
-    from sklearn.metrics import roc_auc_score
-
     if len(set(correct.tolist())) < 2:
         return float(
             "nan"
@@ -101,8 +74,6 @@ def confidence_auroc(correct: np.ndarray, confidence: np.ndarray) -> tuple[float
 
 def reader_table(scored: pd.DataFrame) -> pd.DataFrame:
     """Test metrics per reader × method × cutoff (original queries), with calibration fitted on dev."""
-    from medlab.metrics import expected_calibration_error
-
     original = scored[scored["variant"] == "original"]
     rows = []
     for (reader, method, cutoff), test in original[original["split"] == "test"].groupby(
@@ -261,7 +232,7 @@ def retrieval_table(
     golds: dict[str, list[str]],
     passage_doc_ids: list[str],
     passage_texts: list[str],
-    policies: dict,
+    policies: dict[str, CutoffPolicy],
 ) -> pd.DataFrame:
     """Per method × query variant × cutoff over the questions of ``question_doc`` (id -> gold document).
 
@@ -269,8 +240,6 @@ def retrieval_table(
     ranx's recall@k counts k documents, while a cutoff keeps k passages); MRR@10 and nDCG@10
     from ranx on the documents of the top-10 passages; answer_in_passages; passages kept.
     """
-    from medlab.rag.stages import ranking_lists
-
     lists = ranking_lists(rankings)
     keys = sorted({(m, v) for _, v, m in lists})
     wanted = list(question_doc)

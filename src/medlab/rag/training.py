@@ -15,18 +15,26 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
+import shutil
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+from transformers import get_linear_schedule_with_warmup
 
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import Question
-from medlab.rag.passages import Passage
-from medlab.rag.readers import ExtractiveReader
+from medlab.rag.extractive import ExtractiveReader
+from medlab.rag.passages import Passage, gold_passages
+from medlab.rag.retrieval import build_bm25_index, load_sentence_encoder
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +60,6 @@ class RetrieverTrainingSpec:
     warmup_ratio: float = 0.1
     hard_negatives: bool = True
     seed: int = 0
-
-
-def gold_passages(question: Question, passages: list[Passage]) -> list[int]:
-    """Indices of the passages of the question's document that contain a gold answer span."""
-    found = []
-    for index, passage in enumerate(passages):
-        if passage.doc_id != question.doc_id:
-            continue
-        for answer in question.answers:
-            start = answer["answer_start"]
-            if passage.start <= start and start + len(answer["text"]) <= passage.end:
-                found.append(index)
-                break
-    return found
 
 
 def reader_examples(
@@ -161,8 +155,6 @@ def evaluate_reader_on_gold(
 
 
 def _linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
-    from transformers import get_linear_schedule_with_warmup
-
     return get_linear_schedule_with_warmup(
         optimizer, int(warmup_ratio * total_steps), max(total_steps, 1)
     )
@@ -278,8 +270,6 @@ def train_retriever(
     device: torch.device,
 ) -> pd.DataFrame:
     """Fine-tune a SentenceTransformer in place with in-batch (and hard) negatives; per-epoch log."""
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
     if not pairs:
         raise ValueError(
             "no training question has a passage containing its answer; cannot fine-tune the retriever"
@@ -334,3 +324,80 @@ def train_retriever(
         log.info("retriever epoch %d: loss %.4f (%.0f s)", epoch, rows[-1]["train_loss"], seconds)
     encoder.eval()
     return pd.DataFrame(rows)
+
+
+# ---- fine-tuning entry points --------------------------------------------------------
+
+
+def fine_tune_retriever(
+    encoder_name: str,
+    passages: list[Passage],
+    train: list[Question],
+    training: dict,
+    bm25_library: str,
+    device: torch.device,
+):
+    """The bi-encoder ``encoder_name`` fine-tuned on the train questions; (encoder, epoch log).
+
+    ``training`` is rag.retriever_training (its ``enabled`` switch is ignored here); BM25 hard
+    negatives come from a ``bm25_library`` index of the passages.
+    """
+    spec = RetrieverTrainingSpec(**{k: v for k, v in training.items() if k != "enabled"})
+    texts = [p.text for p in passages]
+    bm25 = build_bm25_index(texts, bm25_library) if spec.hard_negatives else None
+    pairs = retriever_pairs(train, passages, bm25)
+    log.info("%d training pairs from %d train questions", len(pairs), len(train))
+    encoder = load_sentence_encoder(encoder_name, device)
+    epochs = train_retriever(encoder, pairs, spec, device)
+    return encoder, epochs
+
+
+def fine_tune_reader(
+    model_name: str,
+    passages: list[Passage],
+    train: list[Question],
+    dev: list[Question],
+    reader_options: dict,
+    training: dict,
+    device: torch.device,
+):
+    """The extractive reader fine-tuned on the train questions, best dev F1 kept; (reader, epoch log).
+
+    ``reader_options`` is rag.reader without model / fine_tune / training: max_length and
+    stride shape the training windows, the rest is decoding.
+    """
+    spec = ReaderTrainingSpec(
+        max_length=reader_options["max_length"], stride=reader_options["stride"], **training
+    )
+    decoding = {k: v for k, v in reader_options.items() if k not in ("max_length", "stride")}
+    return train_reader(model_name, train, dev, passages, spec, device, decoding)
+
+
+def save_directory_atomically(save: Callable[[Path], None], path) -> None:
+    """``save(tmp_dir)`` then rename onto ``path``: a killed job leaves no complete-looking model."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    try:
+        save(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def save_encoder(encoder, path) -> None:
+    """A SentenceTransformer saved as a directory, atomically."""
+    save_directory_atomically(lambda tmp: encoder.save(str(tmp)), path)
+
+
+def save_reader(reader: ExtractiveReader, path) -> None:
+    """The reader's model and tokenizer saved as one directory, atomically."""
+
+    def save(tmp: Path) -> None:
+        reader.model.save_pretrained(tmp)
+        reader.tokenizer.save_pretrained(tmp)
+
+    save_directory_atomically(save, path)

@@ -1,0 +1,139 @@
+"""Evaluation tables: calibration, stability, perturbations, retrieval per cutoff."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from medlab.rag.evaluate import (
+    confidence_auroc,
+    perturbation_table,
+    platt_calibrate,
+    reader_table,
+    retrieval_table,
+    stability_table,
+)
+from medlab.rag.rankings import cutoffs, rankings_frame
+
+
+def test_calibration_and_auroc_explain_when_undefined():
+    calibrated, reason = platt_calibrate(np.array([0.2, 0.4]), np.array([0, 0]), np.array([0.3]))
+    assert calibrated is None and "all wrong" in reason
+    calibrated, reason = platt_calibrate(
+        np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1]), np.array([0.15, 0.85])
+    )
+    assert calibrated[0] < 0.5 < calibrated[1] and reason == ""
+    value, reason = confidence_auroc(np.array([1, 1]), np.array([0.3, 0.9]))
+    assert np.isnan(value) and "all 2 answers correct" in reason
+    assert confidence_auroc(np.array([0, 1]), np.array([0.3, 0.9]))[0] == 1.0
+
+
+def _scored(rows):
+    base = {
+        "reader": "r",
+        "method": "m",
+        "variant": "original",
+        "passages": "0",
+        "exact_match": 0.0,
+        "contains_answer": 0.0,
+        "answer_in_passages": 1.0,
+        "answer_tokens": 1,
+    }
+    return pd.DataFrame([{**base, **row} for row in rows])
+
+
+def test_reader_stability_and_perturbation_tables():
+    scored = _scored(
+        [
+            {
+                "question_id": "a",
+                "split": "test",
+                "cutoff": "top5",
+                "answer": "x",
+                "confidence": 0.9,
+                "f1": 1.0,
+                "correct": 1,
+            },
+            {
+                "question_id": "a",
+                "split": "test",
+                "cutoff": "top10",
+                "answer": "x",
+                "confidence": 0.7,
+                "f1": 1.0,
+                "correct": 1,
+            },
+            {
+                "question_id": "b",
+                "split": "test",
+                "cutoff": "top5",
+                "answer": "y",
+                "confidence": 0.2,
+                "f1": 0.0,
+                "correct": 0,
+            },
+            {
+                "question_id": "b",
+                "split": "test",
+                "cutoff": "top10",
+                "answer": "z",
+                "confidence": 0.4,
+                "f1": 0.0,
+                "correct": 0,
+            },
+            {
+                "question_id": "a",
+                "split": "test",
+                "cutoff": "top10",
+                "answer": "w",
+                "confidence": 0.1,
+                "f1": 0.0,
+                "correct": 0,
+                "variant": "lowercased",
+            },
+            {
+                "question_id": "b",
+                "split": "test",
+                "cutoff": "top10",
+                "answer": "z",
+                "confidence": 0.4,
+                "f1": 0.0,
+                "correct": 0,
+                "variant": "lowercased",
+            },
+            {
+                "question_id": "c",
+                "split": "dev",
+                "cutoff": "top5",
+                "answer": "y",
+                "confidence": 0.2,
+                "f1": 0.0,
+                "correct": 0,
+            },
+        ]
+    )
+    stability = stability_table(scored, "top5", "top10").iloc[0]
+    assert stability["same_answer"] == 0.5 and stability[
+        "mean_abs_confidence_change"
+    ] == pytest.approx(0.2)
+    perturbation = perturbation_table(scored).iloc[0]
+    assert perturbation["answer_changed"] == 0.5 and perturbation["f1_perturbed"] == 0.0
+    readers = reader_table(scored).set_index("cutoff")
+    assert readers.loc["top5", "confidence_auroc"] == 1.0
+    assert "dev answers are all wrong" in readers.loc["top5", "ece_calibrated_note"]
+
+
+def test_retrieval_table_counts_passages_not_documents():
+    passages = ["alpha", "beta", "gamma"]
+    rankings = rankings_frame(["q1", "q2"], "original", {"bm25": [[(1, 2.0), (0, 1.0)], []]})
+    table = retrieval_table(
+        rankings,
+        {"q1": "d0", "q2": "d1"},
+        {"q1": ["alpha"], "q2": ["beta"]},
+        ["d0", "d1", "d2"],
+        passages,
+        cutoffs([1, 2], {"enabled": False}),
+    ).set_index("cutoff")
+    assert table.loc["top1", "recall"] == 0.0 and table.loc["top2", "recall"] == 0.5
+    assert table.loc["top2", "answer_in_passages"] == 0.5 and table.loc[
+        "top1", "mrr@10"
+    ] == pytest.approx(0.25)
