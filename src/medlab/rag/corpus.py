@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,6 +255,13 @@ def _check_not_empty(corpus: Corpus, documents_path, questions_path) -> None:
         )
 
 
+# rag.corpus.format -> loader of the corpus from its files (the rule's input names)
+CORPUS_FORMATS: dict[str, Callable[[dict], Corpus]] = {
+    "jsonl": lambda paths: load_jsonl(paths["documents"], paths["questions"]),
+    "squad": lambda paths: load_squad(paths["file"]),
+}
+
+
 def load_corpus(source_format: str, paths: dict) -> Corpus:
     """The corpus of ``rag.corpus.format``: ``paths`` holds ``file`` (squad) or
     ``documents`` and ``questions`` (jsonl).
@@ -261,13 +269,12 @@ def load_corpus(source_format: str, paths: dict) -> Corpus:
     Raises:
         ValueError: for an unknown format.
     """
-    if source_format == "squad":
-        return load_squad(paths["file"])
-    if source_format == "jsonl":
-        return load_jsonl(paths["documents"], paths["questions"])
-    raise ValueError(
-        f"rag.corpus.format: unknown format {source_format!r}; expected jsonl or squad"
-    )
+    if source_format not in CORPUS_FORMATS:
+        raise ValueError(
+            f"rag.corpus.format: unknown format {source_format!r}; "
+            f"expected one of {sorted(CORPUS_FORMATS)}"
+        )
+    return CORPUS_FORMATS[source_format](paths)
 
 
 def write_jsonl(records, path) -> None:
