@@ -1,6 +1,6 @@
 import pytest
 
-from medlab.io import atomic_path, read_json, sha256_file, write_json
+from medlab.io import atomic_directory, atomic_path, read_json, sha256_file, write_json
 
 
 def test_atomic_path_renames_on_success(tmp_path):
@@ -31,3 +31,27 @@ def test_json_roundtrip_is_stable(tmp_path):
     assert path.read_bytes() == first
     assert read_json(path) == {"a": 1, "b": 0.5}
     assert len(sha256_file(path)) == 64
+
+
+def test_atomic_directory_moves_a_complete_directory_into_place(tmp_path):
+    target = tmp_path / "models" / "reader"
+    with atomic_directory(target) as tmp:
+        (tmp / "weights.bin").write_text("w")
+        assert tmp.is_dir() and not target.exists()
+    assert [p.name for p in target.iterdir()] == ["weights.bin"]
+    with atomic_directory(target) as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert [p.name for p in target.iterdir()] == ["config.json"]
+    assert [p.name for p in target.parent.iterdir()] == ["reader"]
+
+
+def test_atomic_directory_leaves_the_old_one_on_failure(tmp_path):
+    target = tmp_path / "reader"
+    target.mkdir()
+    (target / "old.bin").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_directory(target) as tmp:
+            (tmp / "new.bin").write_text("half")
+            raise RuntimeError("killed")
+    assert [p.name for p in tmp_path.iterdir()] == ["reader"]
+    assert [p.name for p in target.iterdir()] == ["old.bin"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +25,12 @@ from medlab.gnn.models import MoleculeGNN
 from medlab.gnn.spec import TrainSpec
 from medlab.io import atomic_path
 from medlab.losses import build_loss
+from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 
 log = logging.getLogger(__name__)
 
-
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss."""
+# bumped whenever the checkpoint layout changes, so an older checkpoint is never loaded
+CHECKPOINT_FORMAT = 2
 
 
 @dataclass
@@ -98,8 +97,7 @@ def train_gnn(
     job in tests). Raises :class:`NonFiniteLossError` on a NaN/inf loss; the last good
     checkpoint stays on disk.
     """
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seed_everything(seed)
     train_graphs, val_graphs = dataset[split["train"]], dataset[split["val"]]
     train_labels = torch.stack([g.y[0] for g in train_graphs])
     val_labels = np.array([float(g.y[0]) for g in val_graphs])
@@ -119,18 +117,17 @@ def train_gnn(
     pos_weight = torch.tensor((len(train_labels) - positives) / max(positives, 1.0), device=device)
     loss_fn = build_loss(spec.loss, pos_weight=pos_weight, gamma=spec.focal_gamma)
 
-    state = {
-        "epoch": 0,
-        "history": [],
-        "best_auroc": -math.inf,
-        "best_epoch": 0,
-        "best_state": None,
-        "bad_epochs": 0,
-    }
+    # selection on validation AUROC: strictly better epochs only, so ties keep the earlier one
+    stopper = EarlyStopping(patience=spec.patience if spec.early_stopping else None)
+    state = {"epoch": 0, "history": []}
     resumed_from = 0
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         saved = torch.load(checkpoint_path, weights_only=False)
-        if saved.get("fingerprint") == spec.fingerprint() and saved.get("seed") == seed:
+        if (
+            saved.get("format") == CHECKPOINT_FORMAT
+            and saved.get("fingerprint") == spec.fingerprint()
+            and saved.get("seed") == seed
+        ):
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             if scheduler is not None:
@@ -138,10 +135,14 @@ def train_gnn(
             torch.set_rng_state(saved["torch_rng"])
             generator.set_state(saved["generator"])
             state = saved["state"]
+            stopper.load_state_dict(saved["early_stopping"])
             resumed_from = state["epoch"]
             log.info("resumed from checkpoint %s at epoch %d", checkpoint_path, resumed_from)
         else:
-            log.info("ignoring checkpoint %s: it belongs to another spec or seed", checkpoint_path)
+            log.info(
+                "ignoring checkpoint %s: it belongs to another spec, seed or checkpoint format",
+                checkpoint_path,
+            )
 
     loader = _train_loader(train_graphs, train_labels, spec, generator)
     stopped_early = False
@@ -166,11 +167,7 @@ def train_gnn(
                 "seconds": time.perf_counter() - started,
             }
         )
-        if val_auroc > state["best_auroc"]:
-            state.update(best_auroc=val_auroc, best_epoch=epoch, bad_epochs=0)
-            state["best_state"] = copy.deepcopy(model.state_dict())
-        else:
-            state["bad_epochs"] += 1
+        stopper.update(epoch, val_auroc, model)
         state["epoch"] = epoch
         log.info(
             "epoch %d: train_loss %.4f val_auroc %.4f val_pr_auc %.4f lr %.2e",
@@ -180,25 +177,25 @@ def train_gnn(
             val_prauc,
             lr,
         )
-        if spec.early_stopping and state["bad_epochs"] >= spec.patience:
+        if stopper.should_stop:
             stopped_early = True
             log.info(
                 "early stopping at epoch %d; best epoch %d (val AUROC %.4f)",
                 epoch,
-                state["best_epoch"],
-                state["best_auroc"],
+                stopper.best_epoch,
+                stopper.best_score,
             )
         if checkpoint_path is not None and (epoch % checkpoint_every == 0 or stopped_early):
             _save_checkpoint(
-                checkpoint_path, model, optimizer, scheduler, generator, state, spec, seed
+                checkpoint_path, model, optimizer, scheduler, generator, state, stopper, spec, seed
             )
         if stopped_early:
             break
     return TrainResult(
         history=pd.DataFrame(state["history"]),
-        best_state=state["best_state"],
+        best_state=stopper.best_state,
         final_state=copy.deepcopy(model.state_dict()),
-        best_epoch=state["best_epoch"],
+        best_epoch=stopper.best_epoch,
         stopped_early=stopped_early,
         resumed_from_epoch=resumed_from,
     )
@@ -223,9 +220,18 @@ def _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch: int) -> f
 
 
 def _save_checkpoint(
-    path, model, optimizer, scheduler, generator, state, spec: TrainSpec, seed: int
+    path,
+    model,
+    optimizer,
+    scheduler,
+    generator,
+    state: dict,
+    stopper: EarlyStopping,
+    spec: TrainSpec,
+    seed: int,
 ) -> None:
     payload = {
+        "format": CHECKPOINT_FORMAT,
         "fingerprint": spec.fingerprint(),
         "seed": seed,
         "model": model.state_dict(),
@@ -234,6 +240,7 @@ def _save_checkpoint(
         "torch_rng": torch.get_rng_state(),
         "generator": generator.get_state(),
         "state": state,
+        "early_stopping": stopper.state_dict(),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
