@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from medlab.metrics import expected_calibration_error
+from medlab.metrics import PlattScaler, UndefinedMetricError, expected_calibration_error
 from medlab.rag.answers import (
     answer_length,
     contains_answer,
@@ -53,14 +52,15 @@ def score_answers(
 def platt_calibrate(
     dev_scores: np.ndarray, dev_correct: np.ndarray, test_scores: np.ndarray
 ) -> tuple[np.ndarray | None, str]:
-    """Test confidences mapped to P(correct) by logistic regression fitted on dev; (None, reason) when impossible."""
-    if len(dev_scores) < 2 or len(set(dev_correct.tolist())) < 2:
-        return (
-            None,
-            f"dev answers are all {'correct' if dev_correct.mean() == 1 else 'wrong'} (n={len(dev_scores)}): nothing to calibrate against",
+    """Test confidences mapped to P(correct) by Platt scaling fitted on dev; (None, reason)
+    when dev answers hold a single class. Scores (n,), correct 0/1 (n,)."""
+    try:
+        return PlattScaler().fit(dev_scores, dev_correct).predict(test_scores), ""
+    except UndefinedMetricError:
+        verdict = "correct" if len(dev_correct) and dev_correct.mean() == 1 else "wrong"
+        return None, (
+            f"dev answers are all {verdict} (n={len(dev_scores)}): nothing to calibrate against"
         )
-    model = LogisticRegression().fit(dev_scores.reshape(-1, 1), dev_correct)
-    return model.predict_proba(test_scores.reshape(-1, 1))[:, 1], ""
 
 
 def confidence_auroc(correct: np.ndarray, confidence: np.ndarray) -> tuple[float, str]:

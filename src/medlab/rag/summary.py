@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medlab.metrics import reliability_bins
 from medlab.plotting import plt, save_figure
 from medlab.rag.corpus import read_questions
 from medlab.rag.evaluate import (
@@ -120,7 +121,6 @@ def plot_reliability(scored: pd.DataFrame, method: str, cutoff: str, path, bins:
     fig, axes = plt.subplots(
         1, max(len(readers), 1), figsize=(3.4 * max(len(readers), 1), 3.2), squeeze=False
     )
-    edges = np.linspace(0, 1, bins + 1)
     for ax, reader in zip(axes[0], readers):
         test = original[(original["reader"] == reader) & (original["split"] == "test")]
         dev = original[(original["reader"] == reader) & (original["split"] == "dev")]
@@ -131,14 +131,8 @@ def plot_reliability(scored: pd.DataFrame, method: str, cutoff: str, path, bins:
             [("Platt (dev)", calibrated)] if calibrated is not None else []
         )
         for label, confidence in curves:
-            which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-            centers = [confidence[which == b].mean() for b in range(bins) if (which == b).any()]
-            accuracy = [
-                test["correct"].to_numpy()[which == b].mean()
-                for b in range(bins)
-                if (which == b).any()
-            ]
-            ax.plot(centers, accuracy, marker="o", label=label)
+            table = reliability_bins(test["correct"].to_numpy(), confidence, bins)
+            ax.plot(table["confidence"], table["accuracy"], marker="o", label=label)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
         ax.set(
             title=f"{reader} reader",

@@ -15,14 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
-import shutil
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,11 +25,13 @@ import torch
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 from transformers import get_linear_schedule_with_warmup
 
+from medlab.io import atomic_directory
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import Question
 from medlab.rag.extractive import ExtractiveReader
 from medlab.rag.passages import Passage, gold_passages
 from medlab.rag.retrieval import build_bm25_index, load_sentence_encoder
+from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +166,16 @@ def train_reader(
     device: torch.device,
     reader_options: dict,
 ):
-    """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame)."""
-    torch.manual_seed(spec.seed)
+    """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame).
+
+    The weights of the epoch with the best dev F1 on gold passages are kept (ties go to the
+    later epoch; without dev questions, the last epoch's).
+
+    Raises:
+        ValueError: when no training question has a passage holding its whole answer.
+        NonFiniteLossError: when the loss becomes NaN or infinite.
+    """
+    generator = seed_everything(spec.seed)
     reader = ExtractiveReader.from_pretrained(
         model_name, device, max_length=spec.max_length, stride=spec.stride, **reader_options
     )
@@ -186,14 +191,15 @@ def train_reader(
         reader.model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay
     )
     scheduler = _linear_schedule(optimizer, steps_per_epoch * spec.epochs, spec.warmup_ratio)
-    generator = torch.Generator().manual_seed(spec.seed)
     log.info(
         "reader training: %d examples -> %d windows, %d epochs",
         len(examples),
         n_windows,
         spec.epochs,
     )
-    rows, best_f1, best_state = [], -1.0, None
+    rows = []
+    # dev F1 is NaN when no dev question has a gold passage: then each epoch replaces the last
+    best = EarlyStopping(patience=None, mode="max", ties_improve=True, snapshot_on_cpu=True)
     for epoch in range(1, spec.epochs + 1):
         reader.model.train()
         began, losses = time.perf_counter(), []
@@ -201,8 +207,9 @@ def train_reader(
             batch = {k: v[batch_indices].to(device) for k, v in features.items()}
             loss = reader.model(**batch).loss
             if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"reader loss became {loss.item()} at epoch {epoch}; lower the learning rate"
+                raise NonFiniteLossError(
+                    f"reader loss became {loss.item()} at epoch {epoch}; lower the learning "
+                    "rate (rag.reader.training.lr)"
                 )
             optimizer.zero_grad()
             loss.backward()
@@ -232,13 +239,8 @@ def train_reader(
             dev_scores["f1"],
             seconds,
         )
-        score = (
-            dev_scores["f1"] if not math.isnan(dev_scores["f1"]) else -float(epoch)
-        )  # no dev: keep the last
-        if score >= best_f1:
-            best_f1 = score
-            best_state = {k: v.detach().cpu().clone() for k, v in reader.model.state_dict().items()}
-    reader.model.load_state_dict(best_state)
+        best.update(epoch, dev_scores["f1"], reader.model)
+    best.restore(reader.model)
     reader._cache.clear()
     return reader, pd.DataFrame(rows)
 
@@ -274,8 +276,7 @@ def train_retriever(
         raise ValueError(
             "no training question has a passage containing its answer; cannot fine-tune the retriever"
         )
-    random.seed(spec.seed)
-    torch.manual_seed(spec.seed)
+    seed_everything(spec.seed)
     encoder.to(device)
     loss_function = MultipleNegativesRankingLoss(encoder)
     use_negatives = spec.hard_negatives and all(p[2] is not None for p in pairs)
@@ -304,6 +305,11 @@ def train_retriever(
                 for texts in columns
             ]
             loss = loss_function(features, None)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"retriever loss became {loss.item()} at epoch {epoch}; lower the learning "
+                    "rate (rag.retriever_training.lr)"
+                )
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
@@ -373,31 +379,14 @@ def fine_tune_reader(
     return train_reader(model_name, train, dev, passages, spec, device, decoding)
 
 
-def save_directory_atomically(save: Callable[[Path], None], path) -> None:
-    """``save(tmp_dir)`` then rename onto ``path``: a killed job leaves no complete-looking model."""
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
-    try:
-        save(tmp)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-
-
 def save_encoder(encoder, path) -> None:
     """A SentenceTransformer saved as a directory, atomically."""
-    save_directory_atomically(lambda tmp: encoder.save(str(tmp)), path)
+    with atomic_directory(path) as tmp:
+        encoder.save(str(tmp))
 
 
 def save_reader(reader: ExtractiveReader, path) -> None:
     """The reader's model and tokenizer saved as one directory, atomically."""
-
-    def save(tmp: Path) -> None:
+    with atomic_directory(path) as tmp:
         reader.model.save_pretrained(tmp)
         reader.tokenizer.save_pretrained(tmp)
-
-    save_directory_atomically(save, path)
