@@ -5,12 +5,15 @@ import pandas as pd
 import pytest
 
 from medlab.rag.evaluate import (
+    NO_ANSWER_TEXT,
     confidence_auroc,
     perturbation_table,
     platt_calibrate,
     reader_table,
     retrieval_table,
+    score_answers,
     stability_table,
+    worst_cases,
 )
 from medlab.rag.rankings import cutoffs, rankings_frame
 
@@ -37,6 +40,7 @@ def _scored(rows):
         "contains_answer": 0.0,
         "answer_in_passages": 1.0,
         "answer_tokens": 1,
+        "no_answer": False,
     }
     return pd.DataFrame([{**base, **row} for row in rows])
 
@@ -137,3 +141,33 @@ def test_retrieval_table_counts_passages_not_documents():
     assert table.loc["top2", "answer_in_passages"] == 0.5 and table.loc[
         "top1", "mrr@10"
     ] == pytest.approx(0.25)
+
+
+def test_an_abstention_is_a_no_answer_not_a_confident_wrong_answer():
+    answers = pd.DataFrame(
+        {
+            "reader": "extractive",
+            "question_id": ["a", "b", "c", "d", "e"],
+            "split": ["test", "test", "test", "dev", "dev"],
+            "variant": "original",
+            "method": "bm25",
+            "cutoff": "top2",
+            "passages": "0 1",
+            "answer": ["fever", "wrong words", "", "fever", "nothing"],
+            # c abstained with a "no answer" probability of 0.99
+            "confidence": [0.6, 0.4, 0.99, 0.7, 0.2],
+            "source_passage": [0, 1, -1, 0, 1],
+        }
+    )
+    golds = {q: ["fever"] for q in "abcde"}
+    scored = score_answers(answers, golds, ["fever and pain", "other text"], correct_f1=0.5)
+    assert scored["no_answer"].tolist() == [False, False, True, False, False]
+    row = reader_table(scored).iloc[0]
+    assert row["n"] == 3 and row["answered"] == 2
+    assert row["no_answer_rate"] == pytest.approx(1 / 3)
+    assert row["exact_match"] == 0.5 and row["f1"] == 0.5  # over the two answered questions
+    assert row["mean_confidence"] == pytest.approx(0.5)  # 0.99 is not a confidence in an answer
+    assert row["confidence_auroc"] == 1.0
+    worst = worst_cases(scored, {q: q for q in golds}, golds, "bm25", "top2", count=5)
+    assert worst["answer"].tolist() == ["wrong words", NO_ANSWER_TEXT, "fever"]
+    assert np.isnan(worst.loc[1, "confidence"])

@@ -22,6 +22,9 @@ from medlab.rag.rankings import (
     retrieval_metrics,
 )
 
+# what the worst-cases table shows for an abstention
+NO_ANSWER_TEXT = "no answer"
+
 # ---- answers ----------------------------------------------------------------------
 
 
@@ -34,7 +37,13 @@ def answer_in_passages(golds: list[str], passage_texts: list[str]) -> float:
 def score_answers(
     answers: pd.DataFrame, golds: dict[str, list[str]], passage_texts: list[str], correct_f1: float
 ) -> pd.DataFrame:
-    """Adds exact_match, f1, contains_answer, answer_tokens, answer_in_passages and correct (f1 >= correct_f1)."""
+    """Adds exact_match, f1, contains_answer, answer_tokens, answer_in_passages, correct
+    (f1 >= correct_f1) and no_answer.
+
+    no_answer: the reader gave no span (source_passage -1): the extractive reader abstained
+    ("no answer" beat every span; its confidence is then the abstention's probability) or
+    there was no passage to read. The reader table counts these apart from wrong answers.
+    """
     scored = answers.copy()
     gold = scored["question_id"].map(golds)
     scored["exact_match"] = [exact_match(a, g) for a, g in zip(scored["answer"], gold)]
@@ -46,6 +55,7 @@ def score_answers(
         for p, g in zip(scored["passages"].fillna(""), gold)
     ]
     scored["correct"] = (scored["f1"] >= correct_f1).astype(int)
+    scored["no_answer"] = scored["source_passage"] < 0
     return scored
 
 
@@ -73,7 +83,13 @@ def confidence_auroc(correct: np.ndarray, confidence: np.ndarray) -> tuple[float
 
 
 def reader_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """Test metrics per reader × method × cutoff (original queries), with calibration fitted on dev."""
+    """Test metrics per reader × method × cutoff (original queries), with calibration fitted on dev.
+
+    no_answer_rate: share of test questions without an answer (see :func:`score_answers`).
+    The answer metrics (exact_match, f1, contains_answer, answer_tokens) and the confidence
+    metrics cover the answered questions only, so an abstention is neither a wrong answer
+    nor a confidence; answer_in_passages (a property of the retrieval) covers all of them.
+    """
     original = scored[scored["variant"] == "original"]
     rows = []
     for (reader, method, cutoff), test in original[original["split"] == "test"].groupby(
@@ -85,33 +101,53 @@ def reader_table(scored: pd.DataFrame) -> pd.DataFrame:
             & (original["method"] == method)
             & (original["cutoff"] == cutoff)
         ]
-        correct, confidence = test["correct"].to_numpy(), test["confidence"].to_numpy()
-        calibrated, calibration_note = platt_calibrate(
-            dev["confidence"].to_numpy(), dev["correct"].to_numpy(), confidence
-        )
-        auroc, auroc_note = confidence_auroc(correct, confidence)
+        answered = test[~test["no_answer"]]
         rows.append(
             {
                 "reader": reader,
                 "method": method,
                 "cutoff": cutoff,
                 "n": len(test),
-                "exact_match": test["exact_match"].mean(),
-                "f1": test["f1"].mean(),
-                "contains_answer": test["contains_answer"].mean(),
+                "answered": len(answered),
+                "no_answer_rate": float(test["no_answer"].mean()),
+                "exact_match": answered["exact_match"].mean(),
+                "f1": answered["f1"].mean(),
+                "contains_answer": answered["contains_answer"].mean(),
                 "answer_in_passages": test["answer_in_passages"].mean(),
-                "answer_tokens": test["answer_tokens"].mean(),
-                "mean_confidence": confidence.mean(),
-                "ece_raw": expected_calibration_error(correct, confidence),
-                "ece_calibrated": expected_calibration_error(correct, calibrated)
-                if calibrated is not None
-                else float("nan"),
-                "confidence_auroc": auroc,
-                "ece_calibrated_note": calibration_note,
-                "confidence_auroc_note": auroc_note,
+                "answer_tokens": answered["answer_tokens"].mean(),
+                **_confidence_metrics(dev[~dev["no_answer"]], answered),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _confidence_metrics(dev: pd.DataFrame, test: pd.DataFrame) -> dict:
+    """mean_confidence, ECE raw and Platt-calibrated on dev, AUROC (with notes) of ``test``."""
+    if test.empty:
+        note = "no answered test question"
+        return {
+            "mean_confidence": float("nan"),
+            "ece_raw": float("nan"),
+            "ece_calibrated": float("nan"),
+            "confidence_auroc": float("nan"),
+            "ece_calibrated_note": note,
+            "confidence_auroc_note": note,
+        }
+    correct, confidence = test["correct"].to_numpy(), test["confidence"].to_numpy()
+    calibrated, calibration_note = platt_calibrate(
+        dev["confidence"].to_numpy(), dev["correct"].to_numpy(), confidence
+    )
+    auroc, auroc_note = confidence_auroc(correct, confidence)
+    return {
+        "mean_confidence": confidence.mean(),
+        "ece_raw": expected_calibration_error(correct, confidence),
+        "ece_calibrated": expected_calibration_error(correct, calibrated)
+        if calibrated is not None
+        else float("nan"),
+        "confidence_auroc": auroc,
+        "ece_calibrated_note": calibration_note,
+        "confidence_auroc_note": auroc_note,
+    }
 
 
 def stability_table(scored: pd.DataFrame, small: str, large: str) -> pd.DataFrame:
@@ -203,7 +239,9 @@ def worst_cases(
     cutoff: str,
     count: int,
 ) -> pd.DataFrame:
-    """The most confidently wrong test answers at (method, cutoff): lowest F1 first, then highest confidence."""
+    """The most confidently wrong test answers at (method, cutoff): lowest F1 first, then
+    highest confidence. An abstention reads "no answer", without a confidence (listed after
+    the wrong answers of the same F1)."""
     part = scored[
         (scored["split"] == "test")
         & (scored["variant"] == "original")
@@ -212,6 +250,8 @@ def worst_cases(
     ].copy()
     part["question"] = part["question_id"].map(questions)
     part["gold"] = part["question_id"].map(lambda q: " | ".join(golds[q]))
+    part["answer"] = part["answer"].where(~part["no_answer"], NO_ANSWER_TEXT)
+    part["confidence"] = part["confidence"].where(~part["no_answer"])
     part = part.sort_values(["f1", "confidence"], ascending=[True, False], kind="stable")
     columns = [
         "reader",

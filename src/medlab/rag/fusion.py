@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from medlab.rag.corpus import Question
-from medlab.rag.rankings import Ranking, documents_from_passages, retrieval_metrics
+from medlab.rag.rankings import (
+    Ranking,
+    documents_from_passages,
+    min_max_normalised,
+    retrieval_metrics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +42,9 @@ def weighted_score_fusion(rankings: list[Ranking], weights: list[float], k: int)
     """Min-max normalise each ranking's scores to [0, 1], then a weighted sum (missing = 0)."""
     fused: dict[int, float] = {}
     for ranking, weight in zip(rankings, weights):
-        if not ranking:
-            continue
-        values = np.array([s for _, s in ranking])
-        low, span = values.min(), values.max() - values.min()
-        for index, score in ranking:
-            normalised = (score - low) / span if span > 0 else 1.0
-            fused[index] = fused.get(index, 0.0) + weight * normalised
+        normalised = min_max_normalised([score for _, score in ranking])
+        for (index, _), value in zip(ranking, normalised):
+            fused[index] = fused.get(index, 0.0) + weight * value
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 Ranking = list[tuple[int, float]]  # (passage index, score), best first
@@ -56,13 +57,30 @@ def ranking_lists(frame: pd.DataFrame) -> dict[tuple[str, str, str], Ranking]:
     }
 
 
+def min_max_normalised(scores: list[float]) -> list[float]:
+    """Scores mapped linearly onto [0, 1] (best 1, worst 0); all 1.0 when they are all equal."""
+    if not scores:
+        return []
+    values = np.asarray(scores, dtype=float)
+    low, span = values.min(), values.max() - values.min()
+    return [(score - low) / span if span > 0 else 1.0 for score in scores]
+
+
 def adaptive_cutoff(ranking: Ranking, min_k: int, max_k: int, drop: float) -> Ranking:
-    """Keep results until the relative score drop to the next one exceeds ``drop`` (between min_k and max_k)."""
+    """Keep results until the relative score drop to the next one exceeds ``drop`` (between
+    min_k and max_k results).
+
+    The drop is measured on the scores min-max normalised over the whole ranking, so it
+    means the same for BM25 scores, cosines, fusion scores and raw cross-encoder logits
+    (unbounded, possibly all negative); a ranking of equal scores never drops.
+    """
+    normalised = min_max_normalised([score for _, score in ranking])
     kept = ranking[:min_k]
-    for previous, current in zip(ranking[min_k - 1 : max_k - 1], ranking[min_k:max_k]):
-        if previous[1] > 0 and (previous[1] - current[1]) / previous[1] > drop:
+    for position in range(min_k, min(max_k, len(ranking))):
+        previous, current = normalised[position - 1], normalised[position]
+        if previous > 0 and (previous - current) / previous > drop:
             break
-        kept.append(current)
+        kept.append(ranking[position])
     return kept
 
 

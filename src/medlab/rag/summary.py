@@ -111,11 +111,13 @@ def plot_retrieval(retrieval: pd.DataFrame, path) -> None:
 
 
 def plot_reliability(scored: pd.DataFrame, method: str, cutoff: str, path, bins: int = 5) -> None:
-    """Reliability diagram per reader at (method, cutoff), test: raw confidence and dev-fitted Platt."""
+    """Reliability diagram per reader at (method, cutoff), answered test questions: raw
+    confidence and dev-fitted Platt."""
     original = scored[
         (scored["variant"] == "original")
         & (scored["method"] == method)
         & (scored["cutoff"] == cutoff)
+        & ~scored["no_answer"]  # an abstention has no confidence in an answer
     ]
     readers = list(dict.fromkeys(original["reader"]))
     fig, axes = plt.subplots(
