@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from rag_samples import DOCS, write_jsonl
 
 from medlab.rag.corpus import load_jsonl, load_squad, read_jsonl
 from medlab.rag.passages import prepare_corpus, write_prepared_corpus
+from rag.rag_samples import DOCS, write_jsonl
 
 
 def test_jsonl_loader_counts_bad_records(tmp_path):

@@ -1,10 +1,10 @@
 """The extractive span reader: decoding and reading over several passages."""
 
 import numpy as np
-from rag_samples import sample_passages
 
 from medlab.rag.extractive import ExtractiveReader
 from medlab.rag.readers import NO_ANSWER
+from rag.rag_samples import sample_passages
 
 
 def test_span_decoding_respects_context_and_length():

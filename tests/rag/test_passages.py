@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from rag_samples import write_jsonl
 
 from medlab.rag.corpus import load_corpus
 from medlab.rag.passages import (
@@ -12,6 +11,7 @@ from medlab.rag.passages import (
     split_questions_by_document,
     write_prepared_corpus,
 )
+from rag.rag_samples import write_jsonl
 
 
 def test_passages_keep_offsets_and_overlap():

@@ -1,9 +1,9 @@
 """The sentence reader."""
 
 import numpy as np
-from rag_samples import sample_passages
 
 from medlab.rag.readers import SentenceReader, split_sentences
+from rag.rag_samples import sample_passages
 
 
 def test_sentence_reader_picks_the_most_similar_sentence():

@@ -1,11 +1,10 @@
 """Reading every question with every method and cutoff."""
 
-from rag_samples import sample_passages
-
 from medlab.rag.corpus import Question
 from medlab.rag.rankings import cutoffs, rankings_frame
 from medlab.rag.readers import NO_ANSWER
 from medlab.rag.reading import read_answers
+from rag.rag_samples import sample_passages
 
 
 def test_zero_retrieved_passages_give_an_empty_answer_not_a_crash(caplog):

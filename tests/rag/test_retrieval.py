@@ -1,9 +1,9 @@
 """Retrievers: BM25 libraries."""
 
 import pytest
-from rag_samples import DOCS
 
 from medlab.rag.retrieval import BM25S, RankBM25
+from rag.rag_samples import DOCS
 
 
 @pytest.mark.parametrize("retriever", [RankBM25, BM25S])

@@ -1,11 +1,10 @@
 """Fine-tuning data: reader labels, gold passages, hard negatives."""
 
-from rag_samples import sample_passages
-
 from medlab.rag.corpus import Question
 from medlab.rag.passages import Passage, gold_passages, split_passages
 from medlab.rag.retrieval import RankBM25
 from medlab.rag.training import encode_reader_examples, reader_examples, retriever_pairs
+from rag.rag_samples import sample_passages
 
 
 def test_reader_training_labels_point_at_the_answer(packaged_reader):
