@@ -146,9 +146,8 @@ class DenseFaiss:
 
 def load_sentence_encoder(name: str, device="cpu"):
     """A SentenceTransformer from a packaged name, local directory or hub id (clear error offline)."""
-    from sentence_transformers import (
-        SentenceTransformer,
-    )  # imported on use: see the module docstring
+    # imported on use: see the module docstring
+    from sentence_transformers import SentenceTransformer
 
     return load_model(SentenceTransformer, name, device=str(device))
 
