@@ -23,7 +23,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 class Answer:
     text: str
     score: float  # confidence in [0, 1]
-    passage: int  # index of the source passage; -1 when nothing was read
+    passage: int  # index of the source passage; -1: no passage to read, or the reader abstained
     start: int  # character span of the answer in the source passage
     end: int
 
