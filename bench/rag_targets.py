@@ -27,19 +27,12 @@ import torch
 
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import load_squad
-from medlab.rag.passages import split_passages, split_questions_by_document
-from medlab.rag.retrieval import (
-    BM25S,
-    DenseFaiss,
-    RankBM25,
-    reciprocal_rank_fusion,
-    weighted_score_fusion,
-)
-from medlab.rag.stages import load_sentence_encoder, tune_fusion_weight
+from medlab.rag.fusion import reciprocal_rank_fusion, tune_fusion_weight, weighted_score_fusion
+from medlab.rag.passages import gold_passages, split_passages, split_questions_by_document
+from medlab.rag.retrieval import BM25S, DenseFaiss, RankBM25, load_sentence_encoder
 from medlab.rag.training import (
     ReaderTrainingSpec,
     RetrieverTrainingSpec,
-    gold_passages,
     retriever_pairs,
     train_reader,
     train_retriever,

@@ -3,11 +3,20 @@
 # -> fine-tuning (retriever, reader; GPU rules) -> retrieve (every method, cached depth)
 # -> read (per reader; top_k cutoffs applied here) -> evaluate (summary tables and plots).
 # Editing top_k reruns only read, evaluate and the report.
+from functools import partial
+
+from medlab.rag import layout as rag_layout
+from medlab.rag.readers import READERS
+from medlab.rag.retrieval import BM25_LIBRARIES, DENSE_INDEX_KINDS
+
+# used by rules/common.smk (benchmarks, report inputs) as well
+get_rag_dir = partial(rag_layout.rag_dir, config["rag"])
+get_rag_report_inputs = partial(rag_layout.report_inputs, config["rag"])
 
 
 rule rag_corpus:
     input:
-        unpack(get_rag_corpus_inputs),
+        unpack(lambda wc: rag_layout.corpus_inputs(config["rag"], get_dataset_file)),
     output:
         documents="results/rag/{corpus}/documents.jsonl",
         questions="results/rag/{corpus}/questions.jsonl",
@@ -34,7 +43,7 @@ rule rag_index_bm25:
     output:
         index="results/rag/{corpus}/index/bm25_{library}.pkl",
     wildcard_constraints:
-        library="bm25s|rank_bm25",
+        library=get_constraint(BM25_LIBRARIES),
     log:
         "logs/rag/{corpus}/index_bm25_{library}.log",
     benchmark:
@@ -47,15 +56,15 @@ rule rag_index_bm25:
 
 rule rag_index_dense:
     input:
-        unpack(get_rag_encoder_input),
+        unpack(lambda wc: rag_layout.encoder_input(wc.corpus, wc.encoder)),
         passages="results/rag/{corpus}/passages.jsonl",
     output:
         index="results/rag/{corpus}/index/dense_{encoder}_{kind}.faiss",
     wildcard_constraints:
         encoder="base|finetuned",
-        kind="flat|hnsw",
+        kind=get_constraint(DENSE_INDEX_KINDS),
     params:
-        encoder=get_rag_encoder_name,
+        encoder=lambda wc: rag_layout.encoder_name(config["rag"], wc.corpus, wc.encoder),
         batch_size=config["rag"]["encode_batch_size"],
     threads: config["rag"]["threads"]
     log:
@@ -105,7 +114,7 @@ rule rag_train_reader:
         epochs="results/rag/{corpus}/reader/epochs.tsv",
     params:
         model=config["rag"]["reader"]["model"],
-        reader=get_rag_reader_options(),
+        reader=rag_layout.reader_options(config["rag"]),
         training=config["rag"]["reader"]["training"],
         device=config["device"],
     threads: config["rag"]["threads"]
@@ -126,7 +135,7 @@ rule rag_train_reader:
 
 rule rag_retrieve:
     input:
-        unpack(get_rag_index_inputs),
+        unpack(lambda wc: rag_layout.index_inputs(config["rag"], wc.corpus)),
         passages="results/rag/{corpus}/passages.jsonl",
         questions="results/rag/{corpus}/questions.jsonl",
     output:
@@ -152,17 +161,17 @@ rule rag_retrieve:
 
 rule rag_read:
     input:
-        unpack(get_rag_reader_input),
+        unpack(lambda wc: rag_layout.reader_input(config["rag"], wc.corpus, wc.reader)),
         passages="results/rag/{corpus}/passages.jsonl",
         questions="results/rag/{corpus}/questions.jsonl",
         rankings="results/rag/{corpus}/rankings.parquet",
     output:
         answers="results/rag/{corpus}/answers/{reader}.parquet",
     wildcard_constraints:
-        reader="sentence|extractive",
+        reader=get_constraint(READERS),
     params:
-        model=get_rag_reader_model,
-        options=get_rag_reader_options(),
+        model=lambda wc: rag_layout.reader_model(config["rag"], wc.corpus, wc.reader),
+        options=rag_layout.reader_options(config["rag"]),
         methods=config["rag"]["read_methods"],
         top_k=config["rag"]["top_k"],
         adaptive=config["rag"]["adaptive"],
@@ -181,9 +190,14 @@ rule rag_read:
 
 rule rag_evaluate:
     input:
-        unpack(get_rag_evaluate_inputs),
+        unpack(lambda wc: rag_layout.evaluate_inputs(config["rag"])),
     output:
-        **get_rag_report_outputs(),
+        **{
+            key: report(path, caption=f"../resources/captions/rag_{key}.rst", category="Experiment 3: RAG")
+            if key in rag_layout.REPORTED_SUMMARIES
+            else path
+            for key, path in rag_layout.SUMMARY_FILES.items()
+        },
     params:
         top_k=config["rag"]["top_k"],
         adaptive=config["rag"]["adaptive"],

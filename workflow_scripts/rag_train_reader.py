@@ -1,17 +1,24 @@
 """Adapter: fine-tune the extractive reader on the train questions."""
 
 from medlab.device import select_device
+from medlab.io import write_tsv
 from medlab.logs import configure_logging
-from medlab.rag.stages import train_reader_stage
+from medlab.rag.corpus import read_questions
+from medlab.rag.passages import read_passages
+from medlab.rag.training import fine_tune_reader, save_reader
 
 configure_logging(snakemake.log[0])
 device = select_device(snakemake.threads, snakemake.params.device)
-train_reader_stage(
+train, _ = read_questions(snakemake.input.questions, splits={"train"})
+dev, _ = read_questions(snakemake.input.questions, splits={"dev"})
+reader, epochs = fine_tune_reader(
     snakemake.params.model,
-    snakemake.input.passages,
-    snakemake.input.questions,
+    read_passages(snakemake.input.passages),
+    train,
+    dev,
     snakemake.params.reader,
     snakemake.params.training,
     device,
-    snakemake.output,
 )
+save_reader(reader, snakemake.output.model)
+write_tsv(epochs, snakemake.output.epochs)

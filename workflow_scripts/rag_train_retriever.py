@@ -1,17 +1,22 @@
 """Adapter: fine-tune the bi-encoder on the train questions (in-batch + BM25 hard negatives)."""
 
 from medlab.device import select_device
+from medlab.io import write_tsv
 from medlab.logs import configure_logging
-from medlab.rag.stages import train_retriever_stage
+from medlab.rag.corpus import read_questions
+from medlab.rag.passages import read_passages
+from medlab.rag.training import fine_tune_retriever, save_encoder
 
 configure_logging(snakemake.log[0])
 device = select_device(snakemake.threads, snakemake.params.device)
-train_retriever_stage(
+train, _ = read_questions(snakemake.input.questions, splits={"train"})
+encoder, epochs = fine_tune_retriever(
     snakemake.params.encoder,
-    snakemake.input.passages,
-    snakemake.input.questions,
+    read_passages(snakemake.input.passages),
+    train,
     snakemake.params.training,
     snakemake.params.bm25_library,
     device,
-    snakemake.output,
 )
+save_encoder(encoder, snakemake.output.model)
+write_tsv(epochs, snakemake.output.epochs)

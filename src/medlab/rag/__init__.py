@@ -1,8 +1,14 @@
 """Experiment 3: retrieval-augmented QA over health papers, evaluated against gold answers.
 
-corpus (SQuAD JSON or JSONL; passages with character offsets; document-level question
-splits) -> retrieval (BM25, dense MiniLM + FAISS, fusion, optional cross-encoder
-re-ranking, adaptive cutoff) -> readers (extractive span reader, sentence reader) ->
-evaluation (recall / MRR / nDCG, EM / F1, calibration, stability, perturbations).
-``stages`` holds one function per Snakemake rule.
+Modules, each importing only those before it:
+``corpus`` (SQuAD JSON or JSONL, bad records counted) -> ``passages`` (passages with
+character offsets, document-level splits, the prepared corpus files) -> ``rankings``
+(ranking lists and frames, query variants, cutoffs, gold-document metrics) -> ``fusion``
+(reciprocal-rank and weighted fusion, fusion weight chosen on dev) -> ``retrieval`` (BM25,
+dense MiniLM + FAISS, cross-encoder re-ranking; the RETRIEVERS registry) -> ``readers``
+(sentence reader; the READERS registry) and ``extractive`` (span reader) -> ``reading``
+(answers per method and cutoff) -> ``evaluate`` (recall / MRR / nDCG, EM / F1,
+calibration, stability, perturbations) -> ``summary``; ``training`` fine-tunes the reader
+and the retriever. The workflow scripts ``workflow_scripts/rag_*.py`` call these with
+paths and config values and write every output.
 """

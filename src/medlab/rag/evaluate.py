@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
+from medlab.metrics import PlattScaler, UndefinedMetricError, expected_calibration_error
 from medlab.rag.answers import (
     answer_length,
     contains_answer,
@@ -13,38 +15,15 @@ from medlab.rag.answers import (
     normalize_answer,
     token_f1,
 )
+from medlab.rag.rankings import (
+    CutoffPolicy,
+    documents_from_passages,
+    ranking_lists,
+    retrieval_metrics,
+)
 
-
-def documents_from_passages(
-    ranking: list[tuple[int, float]], passage_doc_ids: list[str]
-) -> dict[str, float]:
-    """Document scores from a passage ranking: each document's best passage score.
-
-    Ranks are preserved by adding a tiny decreasing offset so ties follow passage order.
-    """
-    documents: dict[str, float] = {}
-    for rank, (index, score) in enumerate(ranking):
-        doc_id = passage_doc_ids[index]
-        if doc_id not in documents:
-            documents[doc_id] = float(score) - rank * 1e-9
-    return documents
-
-
-def retrieval_metrics(
-    gold: dict[str, str],
-    runs: dict[str, dict[str, float]],
-    metrics=("recall@5", "recall@10", "mrr@10", "ndcg@10"),
-) -> dict[str, float]:
-    """Mean metrics over questions. ``gold``: question id -> gold document id; ``runs``:
-    question id -> {document id: score}. A question with no retrieved document scores 0."""
-    from ranx import Qrels, Run, evaluate
-
-    qrels = Qrels.from_dict({q: {d: 1} for q, d in gold.items()})
-    # ranx needs every question in the run; an empty retrieval gets a sentinel that is never relevant
-    run = Run.from_dict({q: (runs.get(q) or {"<none>": 0.0}) for q in gold})
-    values = evaluate(qrels, run, list(metrics))
-    return {m: float(values[m]) if len(metrics) > 1 else float(values) for m in metrics}
-
+# what the worst-cases table shows for an abstention
+NO_ANSWER_TEXT = "no answer"
 
 # ---- answers ----------------------------------------------------------------------
 
@@ -58,7 +37,13 @@ def answer_in_passages(golds: list[str], passage_texts: list[str]) -> float:
 def score_answers(
     answers: pd.DataFrame, golds: dict[str, list[str]], passage_texts: list[str], correct_f1: float
 ) -> pd.DataFrame:
-    """Adds exact_match, f1, contains_answer, answer_tokens, answer_in_passages and correct (f1 >= correct_f1)."""
+    """Adds exact_match, f1, contains_answer, answer_tokens, answer_in_passages, correct
+    (f1 >= correct_f1) and no_answer.
+
+    no_answer: the reader gave no span (source_passage -1): the extractive reader abstained
+    ("no answer" beat every span; its confidence is then the abstention's probability) or
+    there was no passage to read. The reader table counts these apart from wrong answers.
+    """
     scored = answers.copy()
     gold = scored["question_id"].map(golds)
     scored["exact_match"] = [exact_match(a, g) for a, g in zip(scored["answer"], gold)]
@@ -70,28 +55,26 @@ def score_answers(
         for p, g in zip(scored["passages"].fillna(""), gold)
     ]
     scored["correct"] = (scored["f1"] >= correct_f1).astype(int)
+    scored["no_answer"] = scored["source_passage"] < 0
     return scored
 
 
 def platt_calibrate(
     dev_scores: np.ndarray, dev_correct: np.ndarray, test_scores: np.ndarray
 ) -> tuple[np.ndarray | None, str]:
-    """Test confidences mapped to P(correct) by logistic regression fitted on dev; (None, reason) when impossible."""
-    from sklearn.linear_model import LogisticRegression
-
-    if len(dev_scores) < 2 or len(set(dev_correct.tolist())) < 2:
-        return (
-            None,
-            f"dev answers are all {'correct' if dev_correct.mean() == 1 else 'wrong'} (n={len(dev_scores)}): nothing to calibrate against",
+    """Test confidences mapped to P(correct) by Platt scaling fitted on dev; (None, reason)
+    when dev answers hold a single class. Scores (n,), correct 0/1 (n,)."""
+    try:
+        return PlattScaler().fit(dev_scores, dev_correct).predict(test_scores), ""
+    except UndefinedMetricError:
+        verdict = "correct" if len(dev_correct) and dev_correct.mean() == 1 else "wrong"
+        return None, (
+            f"dev answers are all {verdict} (n={len(dev_scores)}): nothing to calibrate against"
         )
-    model = LogisticRegression().fit(dev_scores.reshape(-1, 1), dev_correct)
-    return model.predict_proba(test_scores.reshape(-1, 1))[:, 1], ""
 
 
 def confidence_auroc(correct: np.ndarray, confidence: np.ndarray) -> tuple[float, str]:
     """AUROC of confidence for separating correct from wrong answers; NaN with the reason when undefined."""
-    from sklearn.metrics import roc_auc_score
-
     if len(set(correct.tolist())) < 2:
         return float(
             "nan"
@@ -100,9 +83,13 @@ def confidence_auroc(correct: np.ndarray, confidence: np.ndarray) -> tuple[float
 
 
 def reader_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """Test metrics per reader × method × cutoff (original queries), with calibration fitted on dev."""
-    from medlab.metrics import expected_calibration_error
+    """Test metrics per reader × method × cutoff (original queries), with calibration fitted on dev.
 
+    no_answer_rate: share of test questions without an answer (see :func:`score_answers`).
+    The answer metrics (exact_match, f1, contains_answer, answer_tokens) and the confidence
+    metrics cover the answered questions only, so an abstention is neither a wrong answer
+    nor a confidence; answer_in_passages (a property of the retrieval) covers all of them.
+    """
     original = scored[scored["variant"] == "original"]
     rows = []
     for (reader, method, cutoff), test in original[original["split"] == "test"].groupby(
@@ -114,33 +101,53 @@ def reader_table(scored: pd.DataFrame) -> pd.DataFrame:
             & (original["method"] == method)
             & (original["cutoff"] == cutoff)
         ]
-        correct, confidence = test["correct"].to_numpy(), test["confidence"].to_numpy()
-        calibrated, calibration_note = platt_calibrate(
-            dev["confidence"].to_numpy(), dev["correct"].to_numpy(), confidence
-        )
-        auroc, auroc_note = confidence_auroc(correct, confidence)
+        answered = test[~test["no_answer"]]
         rows.append(
             {
                 "reader": reader,
                 "method": method,
                 "cutoff": cutoff,
                 "n": len(test),
-                "exact_match": test["exact_match"].mean(),
-                "f1": test["f1"].mean(),
-                "contains_answer": test["contains_answer"].mean(),
+                "answered": len(answered),
+                "no_answer_rate": float(test["no_answer"].mean()),
+                "exact_match": answered["exact_match"].mean(),
+                "f1": answered["f1"].mean(),
+                "contains_answer": answered["contains_answer"].mean(),
                 "answer_in_passages": test["answer_in_passages"].mean(),
-                "answer_tokens": test["answer_tokens"].mean(),
-                "mean_confidence": confidence.mean(),
-                "ece_raw": expected_calibration_error(correct, confidence),
-                "ece_calibrated": expected_calibration_error(correct, calibrated)
-                if calibrated is not None
-                else float("nan"),
-                "confidence_auroc": auroc,
-                "ece_calibrated_note": calibration_note,
-                "confidence_auroc_note": auroc_note,
+                "answer_tokens": answered["answer_tokens"].mean(),
+                **_confidence_metrics(dev[~dev["no_answer"]], answered),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _confidence_metrics(dev: pd.DataFrame, test: pd.DataFrame) -> dict:
+    """mean_confidence, ECE raw and Platt-calibrated on dev, AUROC (with notes) of ``test``."""
+    if test.empty:
+        note = "no answered test question"
+        return {
+            "mean_confidence": float("nan"),
+            "ece_raw": float("nan"),
+            "ece_calibrated": float("nan"),
+            "confidence_auroc": float("nan"),
+            "ece_calibrated_note": note,
+            "confidence_auroc_note": note,
+        }
+    correct, confidence = test["correct"].to_numpy(), test["confidence"].to_numpy()
+    calibrated, calibration_note = platt_calibrate(
+        dev["confidence"].to_numpy(), dev["correct"].to_numpy(), confidence
+    )
+    auroc, auroc_note = confidence_auroc(correct, confidence)
+    return {
+        "mean_confidence": confidence.mean(),
+        "ece_raw": expected_calibration_error(correct, confidence),
+        "ece_calibrated": expected_calibration_error(correct, calibrated)
+        if calibrated is not None
+        else float("nan"),
+        "confidence_auroc": auroc,
+        "ece_calibrated_note": calibration_note,
+        "confidence_auroc_note": auroc_note,
+    }
 
 
 def stability_table(scored: pd.DataFrame, small: str, large: str) -> pd.DataFrame:
@@ -232,7 +239,9 @@ def worst_cases(
     cutoff: str,
     count: int,
 ) -> pd.DataFrame:
-    """The most confidently wrong test answers at (method, cutoff): lowest F1 first, then highest confidence."""
+    """The most confidently wrong test answers at (method, cutoff): lowest F1 first, then
+    highest confidence. An abstention reads "no answer", without a confidence (listed after
+    the wrong answers of the same F1)."""
     part = scored[
         (scored["split"] == "test")
         & (scored["variant"] == "original")
@@ -241,6 +250,8 @@ def worst_cases(
     ].copy()
     part["question"] = part["question_id"].map(questions)
     part["gold"] = part["question_id"].map(lambda q: " | ".join(golds[q]))
+    part["answer"] = part["answer"].where(~part["no_answer"], NO_ANSWER_TEXT)
+    part["confidence"] = part["confidence"].where(~part["no_answer"])
     part = part.sort_values(["f1", "confidence"], ascending=[True, False], kind="stable")
     columns = [
         "reader",
@@ -261,7 +272,7 @@ def retrieval_table(
     golds: dict[str, list[str]],
     passage_doc_ids: list[str],
     passage_texts: list[str],
-    policies: dict,
+    policies: dict[str, CutoffPolicy],
 ) -> pd.DataFrame:
     """Per method × query variant × cutoff over the questions of ``question_doc`` (id -> gold document).
 
@@ -269,8 +280,6 @@ def retrieval_table(
     ranx's recall@k counts k documents, while a cutoff keeps k passages); MRR@10 and nDCG@10
     from ranx on the documents of the top-10 passages; answer_in_passages; passages kept.
     """
-    from medlab.rag.stages import ranking_lists
-
     lists = ranking_lists(rankings)
     keys = sorted({(m, v) for _, v, m in lists})
     wanted = list(question_doc)

@@ -1,11 +1,20 @@
-"""Documents -> overlapping passages with character offsets; document-level question splits."""
+"""Documents -> overlapping passages with character offsets; document-level question splits;
+the prepared corpus (documents, questions with their split, passages) the later stages read."""
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+
+from medlab.io import write_json, write_tsv
+from medlab.rag.corpus import Corpus, Question, read_jsonl, write_jsonl
+
+log = logging.getLogger(__name__)
 
 TOKEN = re.compile(r"\S+")
 
@@ -24,6 +33,9 @@ def split_passages(doc_id: str, text: str, size: int, overlap: int) -> list[Pass
 
     Offsets refer to the original document, so an answer span (answer_start, text) can be
     tested for containment in a passage.
+
+    Raises:
+        ValueError: unless size > 0 and 0 <= overlap < size.
     """
     if size <= 0 or not 0 <= overlap < size:
         raise ValueError(
@@ -56,3 +68,109 @@ def split_questions_by_document(
         "dev": sorted(order[n_train : n_train + n_dev]),
         "test": sorted(order[n_train + n_dev :]),
     }
+
+
+def gold_passages(question: Question, passages: list[Passage]) -> list[int]:
+    """Indices of the passages of the question's document that contain a gold answer span."""
+    found = []
+    for index, passage in enumerate(passages):
+        if passage.doc_id != question.doc_id:
+            continue
+        for answer in question.answers:
+            start = answer["answer_start"]
+            if passage.start <= start and start + len(answer["text"]) <= passage.end:
+                found.append(index)
+                break
+    return found
+
+
+def read_passages(path) -> list[Passage]:
+    """The passages JSONL the corpus stage wrote, in index order."""
+    return [Passage(**record) for record in read_jsonl(path)]
+
+
+@dataclass
+class PreparedCorpus:
+    """A corpus sampled, split by document and cut into passages."""
+
+    documents: dict[str, str]  # id -> text, the kept documents only
+    split_of: dict[str, str]  # document id -> train / dev / test
+    splits: dict[str, list[str]]  # train / dev / test -> document ids
+    questions: list[Question]  # questions about kept documents
+    passages: list[Passage]
+    issues: Counter
+
+    def stats(self) -> dict:
+        """Counts for stats.json: documents, passages, questions and documents per split, issues."""
+        return {
+            "documents": len(self.documents),
+            "passages": len(self.passages),
+            "questions": dict(Counter(self.split_of[q.doc_id] for q in self.questions)),
+            "documents_per_split": {k: len(v) for k, v in self.splits.items()},
+            "issues": dict(self.issues),
+        }
+
+
+def prepare_corpus(
+    corpus: Corpus,
+    passage_size: int,
+    passage_overlap: int,
+    fractions,
+    seed: int,
+    max_documents: int | None,
+) -> PreparedCorpus:
+    """Sample ``max_documents`` (seeded; None = all), split by document, cut passages."""
+    doc_ids = sorted(corpus.documents)
+    if max_documents is not None and max_documents < len(doc_ids):
+        doc_ids = sorted(
+            np.random.default_rng(seed).choice(doc_ids, size=max_documents, replace=False).tolist()
+        )
+    splits = split_questions_by_document(doc_ids, fractions, seed)
+    split_of = {doc_id: name for name, ids in splits.items() for doc_id in ids}
+    passages = [
+        p
+        for doc_id in doc_ids
+        for p in split_passages(doc_id, corpus.documents[doc_id], passage_size, passage_overlap)
+    ]
+    questions = [q for q in corpus.questions if q.doc_id in split_of]
+    for name, ids in splits.items():
+        if not any(q.doc_id in set(ids) for q in questions):
+            log.warning("split %s has no question (documents: %s)", name, ids)
+    prepared = PreparedCorpus(
+        {d: corpus.documents[d] for d in doc_ids},
+        split_of,
+        splits,
+        questions,
+        passages,
+        corpus.issues,
+    )
+    stats = prepared.stats()
+    log.info(
+        "%d documents, %d passages, questions per split %s; issues %s",
+        stats["documents"],
+        stats["passages"],
+        stats["questions"],
+        stats["issues"],
+    )
+    return prepared
+
+
+def write_prepared_corpus(
+    prepared: PreparedCorpus, documents_path, questions_path, passages_path, issues_path, stats_path
+) -> None:
+    """The files later stages read (JSONL; questions carry their split), issues.tsv, stats.json."""
+    write_jsonl(
+        [
+            {"id": d, "text": t, "split": prepared.split_of[d]}
+            for d, t in prepared.documents.items()
+        ],
+        documents_path,
+    )
+    write_jsonl(
+        [{**q.__dict__, "split": prepared.split_of[q.doc_id]} for q in prepared.questions],
+        questions_path,
+    )
+    write_jsonl([p.__dict__ for p in prepared.passages], passages_path)
+    issues = pd.DataFrame(sorted(prepared.issues.items()), columns=["issue", "count"])
+    write_tsv(issues, issues_path)
+    write_json(prepared.stats(), stats_path)

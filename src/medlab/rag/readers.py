@@ -1,22 +1,18 @@
-"""Readers: an extractive span reader (AutoModelForQuestionAnswering) and a sentence reader.
+"""Readers: the answer type, the training-free sentence reader, and the reader registry.
 
-transformers 5 has no question-answering pipeline, so span decoding is done here: every
-(question, passage) pair is tokenized into overlapping windows, the best start/end pairs of
-each window are collected, and the answer is the best span over all retrieved passages.
-Span candidates are cached per (question, passage), so reading the top 10 after the top 5
-costs only the five new passages.
+The extractive span reader lives in :mod:`medlab.rag.extractive` (PyTorch, transformers).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from medlab.pretrained import load_pretrained
+from medlab.rag.retrieval import load_sentence_encoder
 
 log = logging.getLogger(__name__)
 
@@ -27,151 +23,12 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 class Answer:
     text: str
     score: float  # confidence in [0, 1]
-    passage: int  # index of the source passage; -1 when nothing was read
+    passage: int  # index of the source passage; -1: no passage to read, or the reader abstained
     start: int  # character span of the answer in the source passage
     end: int
 
 
 NO_ANSWER = Answer("", 0.0, -1, 0, 0)
-
-
-@dataclass(frozen=True)
-class Span:
-    logit: float  # start logit + end logit
-    passage: int
-    start: int
-    end: int
-
-
-class ExtractiveReader:
-    """Start/end span decoding over several passages.
-
-    confidence = softmax of the chosen span's logit over the candidate spans (the
-    ``candidates_per_window`` best of each window) of every retrieved passage (and, with ``allow_no_answer``, each window's [CLS] "no answer" score),
-    so confidence reflects competition between passages, not one window in isolation.
-    """
-
-    def __init__(
-        self,
-        model,
-        tokenizer,
-        device: torch.device,
-        max_length: int = 384,
-        stride: int = 128,
-        max_answer_tokens: int = 30,
-        batch_size: int = 16,
-        candidates_per_window: int = 20,
-        allow_no_answer: bool = False,
-    ):
-        self.model, self.tokenizer, self.device = model.to(device).eval(), tokenizer, device
-        self.max_length, self.stride, self.max_answer_tokens = max_length, stride, max_answer_tokens
-        self.batch_size, self.candidates_per_window = batch_size, candidates_per_window
-        self.allow_no_answer = allow_no_answer
-        self._cache: dict[tuple[str, int], list[Span]] = {}
-
-    @classmethod
-    def from_pretrained(cls, model_name: str, device: torch.device, **options) -> ExtractiveReader:
-        """A reader from a local directory, a packaged name or a hub SQuAD model.
-
-        A model without a trained QA head (e.g. the packaged sentence encoder) gets a freshly
-        initialised head; transformers logs that, and such a reader must be fine-tuned first.
-        """
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-        tokenizer = load_pretrained(AutoTokenizer, model_name)
-        return cls(
-            load_pretrained(AutoModelForQuestionAnswering, model_name), tokenizer, device, **options
-        )
-
-    def encode(self, questions: list[str], contexts: list[str]):
-        """Windows of (question, context) pairs with offsets; ``overflow_to_sample_mapping`` maps windows to pairs."""
-        return self.tokenizer(
-            questions,
-            contexts,
-            truncation="only_second",
-            max_length=self.max_length,
-            stride=self.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding="longest",
-            return_tensors="pt",
-        )
-
-    def _decode_window(
-        self,
-        start_logits: np.ndarray,
-        end_logits: np.ndarray,
-        offsets,
-        context_mask: np.ndarray,
-        passage: int,
-    ) -> list[Span]:
-        """Best spans of one window. start/end_logits: (tokens,); context_mask: (tokens,) bool."""
-        n = self.candidates_per_window
-        starts = [i for i in np.argsort(-start_logits) if context_mask[i]][:n]
-        ends = [i for i in np.argsort(-end_logits) if context_mask[i]][:n]
-        spans = [
-            Span(
-                float(start_logits[s] + end_logits[e]),
-                passage,
-                int(offsets[s][0]),
-                int(offsets[e][1]),
-            )
-            for s in starts
-            for e in ends
-            if s <= e < s + self.max_answer_tokens
-        ]
-        # keep the n best: the cache holds every (question, passage) pair of a run
-        spans = sorted(spans, key=lambda span: -span.logit)[:n]
-        if self.allow_no_answer:
-            spans.append(Span(float(start_logits[0] + end_logits[0]), -1, 0, 0))
-        return spans
-
-    @torch.no_grad()
-    def prefetch(self, pairs: list[tuple[str, int]], passage_texts: list[str]) -> None:
-        """Compute and cache span candidates for (question, passage index) pairs not seen yet."""
-        todo = sorted({pair for pair in pairs if pair not in self._cache})
-        for first in range(0, len(todo), self.batch_size):
-            batch = todo[first : first + self.batch_size]
-            encoded = self.encode([q for q, _ in batch], [passage_texts[p] for _, p in batch])
-            mapping = encoded.pop("overflow_to_sample_mapping").tolist()
-            offsets = encoded.pop("offset_mapping").tolist()
-            context_masks = [
-                np.array([sid == 1 for sid in encoded.sequence_ids(w)]) for w in range(len(mapping))
-            ]
-            outputs = self.model(**{k: v.to(self.device) for k, v in encoded.items()})
-            start_logits, end_logits = (
-                outputs.start_logits.float().cpu().numpy(),
-                outputs.end_logits.float().cpu().numpy(),
-            )
-            for pair in batch:
-                self._cache[pair] = []
-            for window, pair_index in enumerate(mapping):
-                pair = batch[pair_index]
-                self._cache[pair] += self._decode_window(
-                    start_logits[window],
-                    end_logits[window],
-                    offsets[window],
-                    context_masks[window],
-                    pair[1],
-                )
-
-    def read(self, question: str, passages: list[int], passage_texts: list[str]) -> Answer:
-        """The best span over ``passages`` (indices into ``passage_texts``); NO_ANSWER for none."""
-        if not passages:
-            return NO_ANSWER
-        self.prefetch([(question, p) for p in passages], passage_texts)
-        spans = [span for p in passages for span in self._cache[(question, p)]]
-        if not spans:
-            return NO_ANSWER
-        logits = np.array([span.logit for span in spans])
-        probabilities = np.exp(logits - logits.max())
-        probabilities /= probabilities.sum()
-        best = int(np.argmax(logits))
-        span = spans[best]
-        if span.passage < 0:  # "no answer" won
-            return Answer("", float(probabilities[best]), -1, 0, 0)
-        text = passage_texts[span.passage][span.start : span.end]
-        return Answer(text, float(probabilities[best]), span.passage, span.start, span.end)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -239,3 +96,36 @@ class SentenceReader:
                     passage_texts[p][s:e], float(np.clip(best_similarity, 0.0, 1.0)), p, s, e
                 )
         return best
+
+
+def load_sentence_reader(model_name: str, device, options: dict) -> SentenceReader:
+    """The sentence reader over the bi-encoder ``model_name`` (options: batch_size)."""
+    return SentenceReader(load_sentence_encoder(model_name, device), options["batch_size"])
+
+
+def load_extractive_reader(model_name: str, device, options: dict):
+    """The extractive span reader from ``model_name`` (options: rag.reader decoding options)."""
+    # torch and transformers take seconds to import, and the workflow imports READERS while
+    # parsing its rules: the extractive module is loaded only when this reader is built
+    from medlab.rag.extractive import ExtractiveReader
+
+    return ExtractiveReader.from_pretrained(model_name, device, **options)
+
+
+# rag.readers -> loader(model name, torch device, options) -> reader with
+# ``read(question, passage indices, passage texts) -> Answer``
+READERS: dict[str, Callable] = {
+    "sentence": load_sentence_reader,
+    "extractive": load_extractive_reader,
+}
+
+
+def load_reader(name: str, model_name: str, device, options: dict):
+    """The reader registered as ``name``.
+
+    Raises:
+        ValueError: for a name not in READERS.
+    """
+    if name not in READERS:
+        raise ValueError(f"rag.readers: unknown reader {name!r}; expected one of {sorted(READERS)}")
+    return READERS[name](model_name, device, options)

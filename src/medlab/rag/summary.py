@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from medlab.io import write_tsv
+from medlab.metrics import reliability_bins
+from medlab.plotting import plt, save_figure
+from medlab.rag.corpus import read_questions
 from medlab.rag.evaluate import (
     perturbation_table,
     platt_calibrate,
@@ -17,58 +20,73 @@ from medlab.rag.evaluate import (
     stability_table,
     worst_cases,
 )
-from medlab.rag.stages import cutoffs, read_passages, read_questions
+from medlab.rag.passages import read_passages
+from medlab.rag.rankings import cutoffs
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class RagSummary:
+    """The summary tables of experiment 3 (test questions unless a column says otherwise)."""
+
+    retrieval: pd.DataFrame  # method x variant x cutoff: recall, MRR@10, nDCG@10, ...
+    scored: pd.DataFrame  # every answer with its scores (dev and test)
+    readers: pd.DataFrame  # reader x method x cutoff: EM, F1, calibration
+    stability: pd.DataFrame  # answers at the smallest vs the largest top_k
+    perturbation: pd.DataFrame  # answers under perturbed queries
+    worst: pd.DataFrame  # the most confidently wrong answers at the focus method
+    focus: tuple[str, str]  # (method, cutoff) of the perturbations, worst cases, reliability
+
+    @property
+    def per_question(self) -> pd.DataFrame:
+        return self.scored.drop(columns=["passages"])
+
+
 def summarize(
-    paths,
+    questions_path,
+    passages_path,
+    rankings_path,
+    answer_paths: list,
     top_k: list[int],
     adaptive: dict,
     focus_method: str,
     correct_f1: float,
     worst_count: int,
-    outputs,
-) -> None:
-    """``paths``: questions, passages, rankings, answers (list, one per reader). Writes every summary file."""
-    questions, splits = read_questions(paths.questions, splits={"dev", "test"})
-    passages = read_passages(paths.passages)
+) -> RagSummary:
+    """Every summary table from the pipeline's questions, passages, rankings and answers
+    (one Parquet file per reader)."""
+    questions, splits = read_questions(questions_path, splits={"dev", "test"})
+    passages = read_passages(passages_path)
     texts, doc_ids = [p.text for p in passages], [p.doc_id for p in passages]
     golds = {q.id: [a["text"] for a in q.answers] for q in questions}
     test_docs = {q.id: q.doc_id for q, s in zip(questions, splits) if s == "test"}
-    policies = cutoffs(top_k, adaptive)
-    rankings = pd.read_parquet(paths.rankings)
+    rankings = pd.read_parquet(rankings_path)
     retrieval = retrieval_table(
         rankings[rankings["question_id"].isin(test_docs)],
         test_docs,
         golds,
         doc_ids,
         texts,
-        policies,
+        cutoffs(top_k, adaptive),
     )
-    write_tsv(retrieval, outputs.retrieval)
-
-    answers = pd.concat([pd.read_parquet(p) for p in paths.answers], ignore_index=True)
+    answers = pd.concat([pd.read_parquet(p) for p in answer_paths], ignore_index=True)
     scored = score_answers(answers, golds, texts, correct_f1)
-    write_tsv(scored.drop(columns=["passages"]), outputs.per_question)
-    readers = reader_table(scored)
-    write_tsv(readers, outputs.readers)
     small, large = f"top{min(top_k)}", f"top{max(top_k)}"
-    write_tsv(stability_table(scored, small, large), outputs.stability)
-    write_tsv(perturbation_table(scored), outputs.perturbation)
     question_text = {q.id: q.question for q in questions}
-    write_tsv(
-        worst_cases(scored, question_text, golds, focus_method, large, worst_count), outputs.worst
+    return RagSummary(
+        retrieval=retrieval,
+        scored=scored,
+        readers=reader_table(scored),
+        stability=stability_table(scored, small, large),
+        perturbation=perturbation_table(scored),
+        worst=worst_cases(scored, question_text, golds, focus_method, large, worst_count),
+        focus=(focus_method, large),
     )
-    plot_retrieval(retrieval, outputs.retrieval_plot)
-    plot_reliability(scored, focus_method, large, outputs.reliability_plot)
 
 
 def plot_retrieval(retrieval: pd.DataFrame, path) -> None:
     """recall per method (bars) for each cutoff, original queries."""
-    from medlab.plotting import plt, save_figure
-
     original = retrieval[retrieval["variant"] == "original"]
     table = original.pivot(index="method", columns="cutoff", values="recall")[
         list(dict.fromkeys(original["cutoff"]))
@@ -93,19 +111,18 @@ def plot_retrieval(retrieval: pd.DataFrame, path) -> None:
 
 
 def plot_reliability(scored: pd.DataFrame, method: str, cutoff: str, path, bins: int = 5) -> None:
-    """Reliability diagram per reader at (method, cutoff), test: raw confidence and dev-fitted Platt."""
-    from medlab.plotting import plt, save_figure
-
+    """Reliability diagram per reader at (method, cutoff), answered test questions: raw
+    confidence and dev-fitted Platt."""
     original = scored[
         (scored["variant"] == "original")
         & (scored["method"] == method)
         & (scored["cutoff"] == cutoff)
+        & ~scored["no_answer"]  # an abstention has no confidence in an answer
     ]
     readers = list(dict.fromkeys(original["reader"]))
     fig, axes = plt.subplots(
         1, max(len(readers), 1), figsize=(3.4 * max(len(readers), 1), 3.2), squeeze=False
     )
-    edges = np.linspace(0, 1, bins + 1)
     for ax, reader in zip(axes[0], readers):
         test = original[(original["reader"] == reader) & (original["split"] == "test")]
         dev = original[(original["reader"] == reader) & (original["split"] == "dev")]
@@ -116,14 +133,8 @@ def plot_reliability(scored: pd.DataFrame, method: str, cutoff: str, path, bins:
             [("Platt (dev)", calibrated)] if calibrated is not None else []
         )
         for label, confidence in curves:
-            which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-            centers = [confidence[which == b].mean() for b in range(bins) if (which == b).any()]
-            accuracy = [
-                test["correct"].to_numpy()[which == b].mean()
-                for b in range(bins)
-                if (which == b).any()
-            ]
-            ax.plot(centers, accuracy, marker="o", label=label)
+            table = reliability_bins(test["correct"].to_numpy(), confidence, bins)
+            ax.plot(table["confidence"], table["accuracy"], marker="o", label=label)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
         ax.set(
             title=f"{reader} reader",

@@ -22,11 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+from transformers import get_linear_schedule_with_warmup
 
+from medlab.io import atomic_directory
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import Question
-from medlab.rag.passages import Passage
-from medlab.rag.readers import ExtractiveReader
+from medlab.rag.extractive import ExtractiveReader
+from medlab.rag.passages import Passage, gold_passages
+from medlab.rag.retrieval import build_bm25_index, load_sentence_encoder
+from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +57,6 @@ class RetrieverTrainingSpec:
     warmup_ratio: float = 0.1
     hard_negatives: bool = True
     seed: int = 0
-
-
-def gold_passages(question: Question, passages: list[Passage]) -> list[int]:
-    """Indices of the passages of the question's document that contain a gold answer span."""
-    found = []
-    for index, passage in enumerate(passages):
-        if passage.doc_id != question.doc_id:
-            continue
-        for answer in question.answers:
-            start = answer["answer_start"]
-            if passage.start <= start and start + len(answer["text"]) <= passage.end:
-                found.append(index)
-                break
-    return found
 
 
 def reader_examples(
@@ -161,8 +152,6 @@ def evaluate_reader_on_gold(
 
 
 def _linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
-    from transformers import get_linear_schedule_with_warmup
-
     return get_linear_schedule_with_warmup(
         optimizer, int(warmup_ratio * total_steps), max(total_steps, 1)
     )
@@ -177,8 +166,16 @@ def train_reader(
     device: torch.device,
     reader_options: dict,
 ):
-    """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame)."""
-    torch.manual_seed(spec.seed)
+    """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame).
+
+    The weights of the epoch with the best dev F1 on gold passages are kept (ties go to the
+    later epoch; without dev questions, the last epoch's).
+
+    Raises:
+        ValueError: when no training question has a passage holding its whole answer.
+        NonFiniteLossError: when the loss becomes NaN or infinite.
+    """
+    generator = seed_everything(spec.seed)
     reader = ExtractiveReader.from_pretrained(
         model_name, device, max_length=spec.max_length, stride=spec.stride, **reader_options
     )
@@ -194,14 +191,15 @@ def train_reader(
         reader.model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay
     )
     scheduler = _linear_schedule(optimizer, steps_per_epoch * spec.epochs, spec.warmup_ratio)
-    generator = torch.Generator().manual_seed(spec.seed)
     log.info(
         "reader training: %d examples -> %d windows, %d epochs",
         len(examples),
         n_windows,
         spec.epochs,
     )
-    rows, best_f1, best_state = [], -1.0, None
+    rows = []
+    # dev F1 is NaN when no dev question has a gold passage: then each epoch replaces the last
+    best = EarlyStopping(patience=None, mode="max", ties_improve=True, snapshot_on_cpu=True)
     for epoch in range(1, spec.epochs + 1):
         reader.model.train()
         began, losses = time.perf_counter(), []
@@ -209,8 +207,9 @@ def train_reader(
             batch = {k: v[batch_indices].to(device) for k, v in features.items()}
             loss = reader.model(**batch).loss
             if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"reader loss became {loss.item()} at epoch {epoch}; lower the learning rate"
+                raise NonFiniteLossError(
+                    f"reader loss became {loss.item()} at epoch {epoch}; lower the learning "
+                    "rate (rag.reader.training.lr)"
                 )
             optimizer.zero_grad()
             loss.backward()
@@ -240,13 +239,8 @@ def train_reader(
             dev_scores["f1"],
             seconds,
         )
-        score = (
-            dev_scores["f1"] if not math.isnan(dev_scores["f1"]) else -float(epoch)
-        )  # no dev: keep the last
-        if score >= best_f1:
-            best_f1 = score
-            best_state = {k: v.detach().cpu().clone() for k, v in reader.model.state_dict().items()}
-    reader.model.load_state_dict(best_state)
+        best.update(epoch, dev_scores["f1"], reader.model)
+    best.restore(reader.model)
     reader._cache.clear()
     return reader, pd.DataFrame(rows)
 
@@ -278,14 +272,11 @@ def train_retriever(
     device: torch.device,
 ) -> pd.DataFrame:
     """Fine-tune a SentenceTransformer in place with in-batch (and hard) negatives; per-epoch log."""
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
     if not pairs:
         raise ValueError(
             "no training question has a passage containing its answer; cannot fine-tune the retriever"
         )
-    random.seed(spec.seed)
-    torch.manual_seed(spec.seed)
+    seed_everything(spec.seed)
     encoder.to(device)
     loss_function = MultipleNegativesRankingLoss(encoder)
     use_negatives = spec.hard_negatives and all(p[2] is not None for p in pairs)
@@ -314,6 +305,11 @@ def train_retriever(
                 for texts in columns
             ]
             loss = loss_function(features, None)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"retriever loss became {loss.item()} at epoch {epoch}; lower the learning "
+                    "rate (rag.retriever_training.lr)"
+                )
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
@@ -334,3 +330,63 @@ def train_retriever(
         log.info("retriever epoch %d: loss %.4f (%.0f s)", epoch, rows[-1]["train_loss"], seconds)
     encoder.eval()
     return pd.DataFrame(rows)
+
+
+# ---- fine-tuning entry points --------------------------------------------------------
+
+
+def fine_tune_retriever(
+    encoder_name: str,
+    passages: list[Passage],
+    train: list[Question],
+    training: dict,
+    bm25_library: str,
+    device: torch.device,
+):
+    """The bi-encoder ``encoder_name`` fine-tuned on the train questions; (encoder, epoch log).
+
+    ``training`` is rag.retriever_training (its ``enabled`` switch is ignored here); BM25 hard
+    negatives come from a ``bm25_library`` index of the passages.
+    """
+    spec = RetrieverTrainingSpec(**{k: v for k, v in training.items() if k != "enabled"})
+    texts = [p.text for p in passages]
+    bm25 = build_bm25_index(texts, bm25_library) if spec.hard_negatives else None
+    pairs = retriever_pairs(train, passages, bm25)
+    log.info("%d training pairs from %d train questions", len(pairs), len(train))
+    encoder = load_sentence_encoder(encoder_name, device)
+    epochs = train_retriever(encoder, pairs, spec, device)
+    return encoder, epochs
+
+
+def fine_tune_reader(
+    model_name: str,
+    passages: list[Passage],
+    train: list[Question],
+    dev: list[Question],
+    reader_options: dict,
+    training: dict,
+    device: torch.device,
+):
+    """The extractive reader fine-tuned on the train questions, best dev F1 kept; (reader, epoch log).
+
+    ``reader_options`` is rag.reader without model / fine_tune / training: max_length and
+    stride shape the training windows, the rest is decoding.
+    """
+    spec = ReaderTrainingSpec(
+        max_length=reader_options["max_length"], stride=reader_options["stride"], **training
+    )
+    decoding = {k: v for k, v in reader_options.items() if k not in ("max_length", "stride")}
+    return train_reader(model_name, train, dev, passages, spec, device, decoding)
+
+
+def save_encoder(encoder, path) -> None:
+    """A SentenceTransformer saved as a directory, atomically."""
+    with atomic_directory(path) as tmp:
+        encoder.save(str(tmp))
+
+
+def save_reader(reader: ExtractiveReader, path) -> None:
+    """The reader's model and tokenizer saved as one directory, atomically."""
+    with atomic_directory(path) as tmp:
+        reader.model.save_pretrained(tmp)
+        reader.tokenizer.save_pretrained(tmp)

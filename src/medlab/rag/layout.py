@@ -1,0 +1,120 @@
+"""Where experiment 3 keeps its files and which inputs each of its rules needs, from the
+``rag`` config section alone. rules/rag.smk binds these to the config; Snakemake's lint
+keeps function definitions out of rule files, so they live here, testable without it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from medlab.config import rag_base_retrievers
+
+# summary file key -> path; the report also reads them as rag_<key>
+SUMMARY_FILES = {
+    "retrieval": "results/rag/summary/retrieval.tsv",
+    "readers": "results/rag/summary/readers.tsv",
+    "stability": "results/rag/summary/stability.tsv",
+    "perturbation": "results/rag/summary/perturbation.tsv",
+    "worst": "results/rag/summary/worst_cases.tsv",
+    "per_question": "results/rag/summary/per_question.tsv",
+    "retrieval_plot": "results/rag/summary/retrieval.png",
+    "reliability_plot": "results/rag/summary/reliability.png",
+}
+# the summary files shown in Snakemake's own report (snakemake --report)
+REPORTED_SUMMARIES = ("retrieval", "readers", "retrieval_plot", "reliability_plot")
+
+
+def rag_dir(rag: dict) -> str:
+    """results/rag/<corpus name>."""
+    return f"results/rag/{rag['corpus']['name']}"
+
+
+def corpus_inputs(rag: dict, dataset_file: Callable[[str], str]) -> dict:
+    """The corpus files: documents + questions (jsonl), or one SQuAD file, local or the
+    downloaded dataset (``dataset_file`` maps a dataset key to its path)."""
+    corpus = rag["corpus"]
+    if corpus["format"] == "jsonl":
+        return {"documents": corpus["documents"], "questions": corpus["questions"]}
+    return {"file": corpus["file"] or dataset_file(corpus["dataset"])}
+
+
+def fine_tuned_encoder(corpus: str) -> str:
+    return f"results/rag/{corpus}/retriever/model"
+
+
+def fine_tuned_reader(corpus: str) -> str:
+    return f"results/rag/{corpus}/reader/model"
+
+
+def encoder_input(corpus: str, encoder: str) -> dict:
+    """The fine-tuned encoder directory when indexing with it; nothing for the configured one."""
+    return {"model": fine_tuned_encoder(corpus)} if encoder == "finetuned" else {}
+
+
+def encoder_name(rag: dict, corpus: str, encoder: str) -> str:
+    """The encoder of a dense index: ``finetuned`` (trained here) or ``base`` (rag.encoder)."""
+    return fine_tuned_encoder(corpus) if encoder == "finetuned" else rag["encoder"]
+
+
+def index_inputs(rag: dict, corpus: str) -> dict:
+    """Cached indexes the configured retrieval methods need, each named after its method."""
+    root = f"results/rag/{corpus}"
+    index_files = {
+        "bm25": f"{root}/index/bm25_{rag['bm25_library']}.pkl",
+        "dense": f"{root}/index/dense_base_{rag['dense_index']}.faiss",
+        "dense_finetuned": f"{root}/index/dense_finetuned_{rag['dense_index']}.faiss",
+    }
+    files = {method: index_files[method] for method in rag_base_retrievers(rag)}
+    if "dense_finetuned" in files:
+        files["finetuned_encoder"] = fine_tuned_encoder(corpus)
+    return files
+
+
+def reader_is_fine_tuned(rag: dict, reader: str) -> bool:
+    return reader == "extractive" and rag["reader"]["fine_tune"]
+
+
+def reader_input(rag: dict, corpus: str, reader: str) -> dict:
+    """The fine-tuned reader directory when ``reader`` is trained here; else nothing."""
+    return {"model": fine_tuned_reader(corpus)} if reader_is_fine_tuned(rag, reader) else {}
+
+
+def reader_model(rag: dict, corpus: str, reader: str) -> str:
+    """The sentence reader's bi-encoder, or the extractive reader's weights (fine-tuned here or as configured)."""
+    if reader == "sentence":
+        return rag["encoder"]
+    if reader_is_fine_tuned(rag, reader):
+        return fine_tuned_reader(corpus)
+    return rag["reader"]["model"]
+
+
+def reader_options(rag: dict) -> dict:
+    """Extractive reader decoding options (everything in rag.reader but weights and training)."""
+    return {k: v for k, v in rag["reader"].items() if k not in ("model", "fine_tune", "training")}
+
+
+def evaluate_inputs(rag: dict) -> dict:
+    root = rag_dir(rag)
+    return {
+        "questions": f"{root}/questions.jsonl",
+        "passages": f"{root}/passages.jsonl",
+        "rankings": f"{root}/rankings.parquet",
+        "answers": [f"{root}/answers/{reader}.parquet" for reader in rag["readers"]],
+    }
+
+
+def report_inputs(rag: dict) -> dict:
+    """Files of experiment 3 the report reads, keyed as report/sections.py expects."""
+    root = rag_dir(rag)
+    inputs = {f"rag_{k}": v for k, v in SUMMARY_FILES.items()}
+    inputs.update(
+        {
+            "rag_stats": f"{root}/stats.json",
+            "rag_issues": f"{root}/issues.tsv",
+            "rag_fusion": f"{root}/fusion_weight.tsv",
+        }
+    )
+    if rag["reader"]["fine_tune"] and "extractive" in rag["readers"]:
+        inputs["rag_reader_epochs"] = f"{root}/reader/epochs.tsv"
+    if "dense_finetuned" in rag_base_retrievers(rag):
+        inputs["rag_retriever_epochs"] = f"{root}/retriever/epochs.tsv"
+    return inputs

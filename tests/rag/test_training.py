@@ -1,0 +1,47 @@
+"""Fine-tuning data: reader labels, gold passages, hard negatives."""
+
+from medlab.rag.corpus import Question
+from medlab.rag.passages import Passage, gold_passages, split_passages
+from medlab.rag.retrieval import RankBM25
+from medlab.rag.training import encode_reader_examples, reader_examples, retriever_pairs
+from rag.rag_samples import sample_passages
+
+
+def test_reader_training_labels_point_at_the_answer(packaged_reader):
+    passages = sample_passages()
+    questions = [
+        Question(
+            "q1",
+            "What does insulin regulate?",
+            "d2",
+            [{"text": "blood glucose", "answer_start": 18}],
+        )
+    ]
+    examples = reader_examples(questions, passages, negatives_per_question=1, seed=0)
+    assert len(examples) == 2 and examples[1][2] == -1  # one positive, one negative
+    features = encode_reader_examples(packaged_reader.tokenizer, examples, max_length=64, stride=16)
+    ids, start, end = (
+        features["input_ids"][0],
+        features["start_positions"][0],
+        features["end_positions"][0],
+    )
+    assert packaged_reader.tokenizer.decode(ids[start : end + 1]) == "blood glucose"
+    assert (
+        features["start_positions"][1] == 0 and features["end_positions"][1] == 0
+    )  # negative -> [CLS]
+
+
+def test_gold_passages_and_hard_negatives():
+    text = "alpha beta gamma delta epsilon zeta eta theta"
+    passages = split_passages("d", text, size=3, overlap=1) + [
+        Passage("e::0", "e", 0, 5, "gamma gamma gamma")
+    ]
+    question = Question(
+        "q", "gamma?", "d", [{"text": "gamma delta", "answer_start": text.find("gamma delta")}]
+    )
+    golds = gold_passages(question, passages)
+    assert golds and all("gamma delta" in passages[i].text for i in golds)
+    ((query, positive, negative),) = retriever_pairs(
+        [question], passages, RankBM25([p.text for p in passages])
+    )
+    assert "gamma delta" in positive and negative is not None and "gamma delta" not in negative
