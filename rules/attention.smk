@@ -11,6 +11,7 @@ rule attention_importance:
     wildcard_constraints:
         model=get_constraint(config["attention"]["models"]),
     params:
+        code=script_code("attention_importance"),
         model=lambda wc: config["attention"]["models"][wc.model],
         max_length=config["attention"]["max_length"],
         max_sentences=config["attention"]["max_sentences"],
@@ -40,6 +41,7 @@ rule attention_pruning:
     wildcard_constraints:
         model=get_constraint(config["attention"]["models"]),
     params:
+        code=script_code("attention_pruning"),
         model=lambda wc: config["attention"]["models"][wc.model],
         max_length=config["attention"]["max_length"],
         max_sentences=config["attention"]["max_sentences"],
@@ -73,6 +75,7 @@ rule attention_extract:
         model=get_constraint(config["attention"]["models"]),
         condition="original|heads_disabled|positions_removed|both",
     params:
+        code=script_code("attention_extract"),
         model=lambda wc: config["attention"]["models"][wc.model],
         disabled=get_attention_disabled_spec,
         max_length=config["attention"]["max_length"],
@@ -104,6 +107,7 @@ rule attention_cost:
         model=get_constraint(config["attention"]["models"]),
         heads=r"\d+",
     params:
+        code=script_code("attention_cost"),
         model=lambda wc: config["attention"]["models"][wc.model],
         max_length=config["attention"]["max_length"],
         max_sentences=config["attention"]["max_sentences"],
@@ -132,6 +136,7 @@ rule attention_analyze:
     output:
         **get_attention_report_outputs(),
     params:
+        code=script_code("attention_analyze"),
         models=list(config["attention"]["models"]),
         conditions=config["attention"]["conditions"],
         heatmap_layer=config["attention"]["heatmap_layer"],

@@ -5,6 +5,7 @@ import os
 import re
 
 from medlab.config import check_config, gnn_variant_spec, rag_base_retrievers
+from medlab.provenance import code_fingerprint
 
 check_config(config)
 
@@ -34,6 +35,16 @@ def get_packaged_filename(dataset):
 def get_provenance_files():
     """Provenance records of every dataset an enabled experiment reads."""
     return [f"{get_dataset_file(name)}.provenance.json" for name in get_used_datasets()]
+
+
+def script_code(name):
+    """Fingerprint of the code workflow_scripts/<name>.py runs, library modules included.
+
+    Passed to each script rule as ``params: code=...``: a logic edit in the library reruns
+    the rules whose scripts import it (Snakemake tracks only the script file itself);
+    comment and docstring edits rerun nothing.
+    """
+    return code_fingerprint(os.path.join(workflow.basedir, "workflow_scripts", f"{name}.py"))
 
 
 def get_constraint(names):

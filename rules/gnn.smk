@@ -14,6 +14,7 @@ rule gnn_featurize:
         dropped="results/gnn/{dataset}/dropped.tsv",
         summary="results/gnn/{dataset}/featurize.json",
     params:
+        code=script_code("gnn_featurize"),
         table=lambda wc: config["gnn"]["tables"][wc.dataset],
         max_molecules=config["gnn"]["max_molecules"],
         subsample_seed=config["gnn"]["subsample_seed"],
@@ -37,6 +38,7 @@ rule gnn_split:
         split="random|scaffold",
         variant=get_constraint(config["gnn"]["variants"]),
     params:
+        code=script_code("gnn_split"),
         fractions=config["gnn"]["split_fractions"],
     log:
         "logs/gnn/{dataset}/splits/{split}_seed{seed}.log",
@@ -59,6 +61,7 @@ rule gnn_train:
         split="random|scaffold",
         variant=get_constraint(config["gnn"]["variants"]),
     params:
+        code=script_code("gnn_train"),
         spec=get_gnn_variant,
         device=config["device"],
         checkpoint_every=config["gnn"]["checkpoint_every"],
@@ -87,6 +90,7 @@ rule gnn_evaluate:
     output:
         metrics="results/gnn/{dataset}/{split}/{variant}/seed{seed}/metrics.json",
     params:
+        code=script_code("gnn_evaluate"),
         early_stopping=lambda wc: get_gnn_variant(wc)["early_stopping"],
     log:
         "logs/gnn/{dataset}/{split}/{variant}/seed{seed}/evaluate.log",
@@ -106,6 +110,7 @@ rule gnn_aggregate:
     output:
         **get_gnn_report_outputs(),
     params:
+        code=script_code("gnn_aggregate"),
         runs=get_gnn_runs(),
         variants=config["gnn"]["run_variants"],
         comparisons=config["gnn"]["comparisons"],

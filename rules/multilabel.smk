@@ -17,6 +17,7 @@ rule multilabel_data:
     wildcard_constraints:
         dataset="synthetic|hoc",
     params:
+        code=script_code("multilabel_data"),
         synthetic=config["multilabel"]["synthetic"],
         fractions=config["multilabel"]["split_fractions"],
         split_seed=config["multilabel"]["split_seed"],
@@ -36,6 +37,8 @@ rule multilabel_sentences:
         sentences="results/multilabel/{dataset}/sentences.tsv",
     wildcard_constraints:
         dataset="hoc",
+    params:
+        code=script_code("multilabel_sentences"),
     log:
         "logs/multilabel/{dataset}/sentences.log",
     conda:
@@ -55,6 +58,7 @@ rule multilabel_tokenize:
         max_length=r"\d+",
         unit="document|sentence",
     params:
+        code=script_code("multilabel_tokenize"),
         model=config["multilabel"]["model"]["path"],
     log:
         "logs/multilabel/{dataset}/tokenize_{model}_len{max_length}_{unit}.log",
@@ -81,6 +85,7 @@ rule multilabel_train:
         lr=r"[0-9.]+(e[+-]?[0-9]+)?",
         loss="bce|weighted_bce|focal|asymmetric",
     params:
+        code=script_code("multilabel_train"),
         model=config["multilabel"]["model"]["path"],
         training=config["multilabel"]["training"],
         unit=config["multilabel"]["unit"],
@@ -110,6 +115,8 @@ rule multilabel_evaluate:
         per_class="results/multilabel/{dataset}/runs/{cell}/per_class.tsv",
     wildcard_constraints:
         dataset="synthetic|hoc",
+    params:
+        code=script_code("multilabel_evaluate"),
     log:
         "logs/multilabel/{dataset}/runs/{cell}_evaluate.log",
     conda:
@@ -127,6 +134,7 @@ rule multilabel_aggregate:
     output:
         **get_multilabel_report_outputs(),
     params:
+        code=script_code("multilabel_aggregate"),
         cells=get_multilabel_cells(),
     log:
         "logs/multilabel/aggregate.log",

@@ -12,6 +12,7 @@ rule report:
             category="Report",
         ),
     params:
+        code=script_code("report_render"),
         title=config["report"]["title"],
         preset=config["preset"],
         experiments={name: is_enabled(name) for name in EXPERIMENTS},
