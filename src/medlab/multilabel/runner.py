@@ -18,6 +18,17 @@ log = logging.getLogger(__name__)
 PARTS = ("train", "val", "test")
 
 
+@dataclass(frozen=True)
+class CellPaths:
+    """Where one grid cell's outputs go (checkpoint: the best weights so far, while training)."""
+
+    steps: str
+    epochs: str
+    predictions: str
+    summary: str
+    checkpoint: str
+
+
 @dataclass
 class SplitPart:
     """The training units of one split part and the documents they roll up to."""
@@ -116,16 +127,21 @@ def run_cell(
     spec: FineTuneSpec,
     seed: int,
     device,
-    outputs,
+    outputs: CellPaths,
     empty_label: str | None = None,
 ) -> None:
     """Fine-tune on the train units, select on validation documents; write steps, epochs,
-    predictions (validation and test documents) and a summary."""
+    predictions (validation and test documents) and a summary to ``outputs``.
+
+    The checkpoint at ``outputs.checkpoint`` is removed once every output is written.
+    Raises ValueError when a split part has no training units.
+    """
+    # imported here: Hugging Face datasets is slow to import and only this step loads from disk
     from datasets import load_from_disk
 
     parts = split_parts(load_from_disk(str(tokenized_dir)), table, split, label_set, empty_label)
     model = new_classifier(model_name, len(label_set))
-    checkpoint = Path(outputs.summary).with_name("best_checkpoint.pt")
+    checkpoint = Path(outputs.checkpoint)
     result = train_on_parts(model, parts, spec, seed, device, checkpoint_path=checkpoint)
     write_tsv(result.steps, outputs.steps, float_format="%.6g")
     write_tsv(result.epochs, outputs.epochs, float_format="%.6g")
