@@ -3,6 +3,9 @@
 # analyze -> statistics and figures. Outputs under results/attention/<model>/...
 
 
+include: "functions/attention.smk"
+
+
 rule attention_importance:
     input:
         sentences=config["attention"]["sentences"],
@@ -30,6 +33,9 @@ rule attention_importance:
         "../envs/medlab.yaml"
     script:
         "../workflow_scripts/attention_importance.py"
+
+
+declare_benchmarks("attention", rules.attention_importance, get_attention_models)
 
 
 rule attention_pruning:
@@ -63,6 +69,9 @@ rule attention_pruning:
         "../workflow_scripts/attention_pruning.py"
 
 
+declare_benchmarks("attention", rules.attention_pruning, get_attention_models)
+
+
 rule attention_extract:
     input:
         unpack(get_attention_extract_inputs),
@@ -73,7 +82,7 @@ rule attention_extract:
         info="results/attention/{model}/conditions/{condition}/info.json",
     wildcard_constraints:
         model=get_constraint(config["attention"]["models"]),
-        condition="original|heads_disabled|positions_removed|both",
+        condition=get_constraint(config["attention"]["conditions"]),
     params:
         code=script_code("attention_extract"),
         model=lambda wc: config["attention"]["models"][wc.model],
@@ -96,6 +105,9 @@ rule attention_extract:
         "../envs/medlab.yaml"
     script:
         "../workflow_scripts/attention_extract.py"
+
+
+declare_benchmarks("attention", rules.attention_extract, get_attention_conditions)
 
 
 rule attention_cost:
@@ -128,6 +140,9 @@ rule attention_cost:
         "../envs/medlab.yaml"
     script:
         "../workflow_scripts/attention_cost.py"
+
+
+declare_benchmarks("attention", rules.attention_cost, get_attention_cost_points)
 
 
 rule attention_analyze:

@@ -3,6 +3,9 @@
 # -> evaluate -> aggregate. Outputs under results/gnn/<dataset>/...
 
 
+include: "functions/gnn.smk"
+
+
 rule gnn_featurize:
     input:
         table=get_gnn_table,
@@ -28,6 +31,9 @@ rule gnn_featurize:
         "../workflow_scripts/gnn_featurize.py"
 
 
+declare_benchmarks("gnn", rules.gnn_featurize, get_gnn_datasets)
+
+
 rule gnn_split:
     input:
         molecules="results/gnn/{dataset}/molecules.csv",
@@ -35,7 +41,7 @@ rule gnn_split:
         split="results/gnn/{dataset}/splits/{split}_seed{seed}.json",
     wildcard_constraints:
         dataset=get_constraint(config["gnn"]["datasets"]),
-        split="random|scaffold",
+        split=get_constraint(SPLIT_KINDS),
         variant=get_constraint(config["gnn"]["variants"]),
     params:
         code=script_code("gnn_split"),
@@ -58,7 +64,7 @@ rule gnn_train:
         predictions="results/gnn/{dataset}/{split}/{variant}/seed{seed}/predictions.tsv",
     wildcard_constraints:
         dataset=get_constraint(config["gnn"]["datasets"]),
-        split="random|scaffold",
+        split=get_constraint(SPLIT_KINDS),
         variant=get_constraint(config["gnn"]["variants"]),
     params:
         code=script_code("gnn_train"),
@@ -83,6 +89,9 @@ rule gnn_train:
         "../workflow_scripts/gnn_train.py"
 
 
+declare_benchmarks("gnn", rules.gnn_train, get_gnn_runs)
+
+
 rule gnn_evaluate:
     input:
         history="results/gnn/{dataset}/{split}/{variant}/seed{seed}/history.tsv",
@@ -105,8 +114,8 @@ rule gnn_aggregate:
         metrics=get_gnn_run_files("metrics.json"),
         histories=get_gnn_run_files("history.tsv"),
         predictions=get_gnn_run_files("predictions.tsv"),
-        featurize=expand("results/gnn/{dataset}/featurize.json", dataset=config["gnn"]["datasets"]),
-        dropped=expand("results/gnn/{dataset}/dropped.tsv", dataset=config["gnn"]["datasets"]),
+        featurize=format_paths(rules.gnn_featurize.output.summary, get_gnn_datasets()),
+        dropped=format_paths(rules.gnn_featurize.output.dropped, get_gnn_datasets()),
     output:
         **get_gnn_report_outputs(),
     params:

@@ -3,6 +3,9 @@
 # -> evaluate (thresholds and calibration fitted on validation) -> aggregate.
 
 
+include: "functions/multilabel.smk"
+
+
 rule multilabel_data:
     input:
         unpack(get_multilabel_data_inputs),
@@ -15,7 +18,7 @@ rule multilabel_data:
         cooccurrence="results/multilabel/{dataset}/cooccurrence.tsv",
         cardinality="results/multilabel/{dataset}/cardinality.tsv",
     wildcard_constraints:
-        dataset="synthetic|hoc",
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
     params:
         code=script_code("multilabel_data"),
         synthetic=config["multilabel"]["synthetic"],
@@ -36,7 +39,8 @@ rule multilabel_sentences:
     output:
         sentences="results/multilabel/{dataset}/sentences.tsv",
     wildcard_constraints:
-        dataset="hoc",
+        # sentence units exist only for Hallmarks of Cancer
+        dataset=get_constraint(["hoc"]),
     params:
         code=script_code("multilabel_sentences"),
     log:
@@ -54,9 +58,9 @@ rule multilabel_tokenize:
     output:
         tokens=directory("results/multilabel/{dataset}/tokens/{model}_len{max_length}_{unit}"),
     wildcard_constraints:
-        dataset="synthetic|hoc",
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
         max_length=r"\d+",
-        unit="document|sentence",
+        unit=get_constraint([config["multilabel"]["unit"]]),
     params:
         code=script_code("multilabel_tokenize"),
         model=config["multilabel"]["model"]["path"],
@@ -80,10 +84,10 @@ rule multilabel_train:
         predictions="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/predictions.tsv",
         summary="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/summary.json",
     wildcard_constraints:
-        dataset="synthetic|hoc",
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
         batch_size=r"\d+",
         lr=r"[0-9.]+(e[+-]?[0-9]+)?",
-        loss="bce|weighted_bce|focal|asymmetric",
+        loss=get_constraint(config["multilabel"]["grid"]["loss"]),
     params:
         code=script_code("multilabel_train"),
         model=config["multilabel"]["model"]["path"],
@@ -106,6 +110,9 @@ rule multilabel_train:
         "../workflow_scripts/multilabel_train.py"
 
 
+declare_benchmarks("multilabel", rules.multilabel_train, get_multilabel_cell_wildcards)
+
+
 rule multilabel_evaluate:
     input:
         predictions="results/multilabel/{dataset}/runs/{cell}/predictions.tsv",
@@ -114,7 +121,7 @@ rule multilabel_evaluate:
         metrics="results/multilabel/{dataset}/runs/{cell}/metrics.json",
         per_class="results/multilabel/{dataset}/runs/{cell}/per_class.tsv",
     wildcard_constraints:
-        dataset="synthetic|hoc",
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
     params:
         code=script_code("multilabel_evaluate"),
     log:
