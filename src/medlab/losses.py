@@ -1,4 +1,4 @@
-"""Binary / multi-label classification losses selected by name.
+"""Binary / multi-label classification losses, selected by name from ``LOSSES``.
 
 All take logits and float targets of the same shape and return a scalar mean loss.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from medlab.registry import LOSSES
 
 
 def focal_loss(
@@ -40,22 +42,38 @@ def asymmetric_loss(
     return -(loss_pos + loss_neg).mean()
 
 
+# Each builder takes the options any loss may need and returns ``loss(logits, targets)``.
+
+
+@LOSSES.register("bce")
+def _bce(pos_weight: torch.Tensor | None, gamma: float):
+    return lambda logits, targets: F.binary_cross_entropy_with_logits(logits, targets)
+
+
+@LOSSES.register("weighted_bce")
+def _weighted_bce(pos_weight: torch.Tensor | None, gamma: float):
+    if pos_weight is None:
+        raise ValueError("weighted_bce needs pos_weight")
+    return lambda logits, targets: F.binary_cross_entropy_with_logits(
+        logits, targets, pos_weight=pos_weight
+    )
+
+
+@LOSSES.register("focal")
+def _focal(pos_weight: torch.Tensor | None, gamma: float):
+    return lambda logits, targets: focal_loss(logits, targets, gamma=gamma)
+
+
+@LOSSES.register("asymmetric")
+def _asymmetric(pos_weight: torch.Tensor | None, gamma: float):
+    return lambda logits, targets: asymmetric_loss(logits, targets)
+
+
 def build_loss(name: str, pos_weight: torch.Tensor | None = None, gamma: float = 2.0):
-    """A callable ``loss(logits, targets)`` for ``name`` in bce, weighted_bce, focal, asymmetric.
+    """A callable ``loss(logits, targets)`` for ``name``, one of ``LOSSES.names()``.
 
     ``pos_weight`` (one value per output) is required for weighted_bce: the ratio of
-    negatives to positives in the training split.
+    negatives to positives in the training split; ``gamma`` is the focal loss's
+    focusing parameter. Raises ValueError for an unknown name or a missing pos_weight.
     """
-    if name == "bce":
-        return lambda logits, targets: F.binary_cross_entropy_with_logits(logits, targets)
-    if name == "weighted_bce":
-        if pos_weight is None:
-            raise ValueError("weighted_bce needs pos_weight")
-        return lambda logits, targets: F.binary_cross_entropy_with_logits(
-            logits, targets, pos_weight=pos_weight
-        )
-    if name == "focal":
-        return lambda logits, targets: focal_loss(logits, targets, gamma=gamma)
-    if name == "asymmetric":
-        return lambda logits, targets: asymmetric_loss(logits, targets)
-    raise ValueError(f"unknown loss {name!r}; expected bce, weighted_bce, focal or asymmetric")
+    return LOSSES.get(name)(pos_weight, gamma)

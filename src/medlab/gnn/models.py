@@ -1,4 +1,5 @@
-"""Message-passing models for molecular graphs, chosen by name from a small registry.
+"""Message-passing models for molecular graphs, chosen by name from ``ARCHITECTURES``
+(medlab.registry), read out by a ``POOLINGS`` entry.
 
 Every model maps a batch of graphs to one logit per graph. Aggregations compared by the
 experiment: GCN (degree-normalised mean), GraphSAGE (mean), GIN (sum) and GAT (attention).
@@ -21,6 +22,7 @@ from torch_geometric.nn import (
 from torch_geometric.nn.aggr import AttentionalAggregation
 
 from medlab.gnn.spec import ModelSpec, validate_spec
+from medlab.registry import ARCHITECTURES, POOLINGS
 
 
 def _gin_mlp(hidden: int) -> nn.Module:
@@ -29,6 +31,7 @@ def _gin_mlp(hidden: int) -> nn.Module:
     )
 
 
+@ARCHITECTURES.register("gat")
 def _build_gat(spec: ModelSpec, edge_dim: int | None) -> nn.Module:
     # concatenated heads keep the width at ``hidden``; attention dropout as in the original setup
     return GATConv(
@@ -40,21 +43,45 @@ def _build_gat(spec: ModelSpec, edge_dim: int | None) -> nn.Module:
     )
 
 
+@ARCHITECTURES.register("gcn")
 def _build_gcn(spec: ModelSpec, edge_dim: int | None) -> nn.Module:
     return GCNConv(spec.hidden, spec.hidden)
 
 
+@ARCHITECTURES.register("gin")
 def _build_gin(spec: ModelSpec, edge_dim: int | None) -> nn.Module:
     if edge_dim is not None:
         return GINEConv(_gin_mlp(spec.hidden), edge_dim=edge_dim)
     return GINConv(_gin_mlp(spec.hidden))
 
 
+@ARCHITECTURES.register("sage")
 def _build_sage(spec: ModelSpec, edge_dim: int | None) -> nn.Module:
     return SAGEConv(spec.hidden, spec.hidden, aggr="mean")
 
 
-CONV_BUILDERS = {"gat": _build_gat, "gcn": _build_gcn, "gin": _build_gin, "sage": _build_sage}
+# readouts: (model, node states (N, hidden), graph index (N,)) -> (num_graphs, hidden)
+
+
+@POOLINGS.register("mean")
+def _mean_pool(model: nn.Module, h: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return global_mean_pool(h, index)
+
+
+@POOLINGS.register("sum")
+def _sum_pool(model: nn.Module, h: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return global_add_pool(h, index)
+
+
+@POOLINGS.register("max")
+def _max_pool(model: nn.Module, h: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return global_max_pool(h, index)
+
+
+@POOLINGS.register("attention")
+def _attention_pool(model: nn.Module, h: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    # the gate network is a submodule of the model (created when pooling is "attention")
+    return model.attention_pool(h, index)
 
 
 class MoleculeGNN(nn.Module):
@@ -71,10 +98,11 @@ class MoleculeGNN(nn.Module):
         edge_dim = bond_dim if spec.edge_features else None
         self.input = nn.Linear(atom_dim, spec.hidden)
         self.convs = nn.ModuleList(
-            CONV_BUILDERS[spec.arch](spec, edge_dim) for _ in range(spec.layers)
+            ARCHITECTURES.get(spec.arch)(spec, edge_dim) for _ in range(spec.layers)
         )
         self.norms = nn.ModuleList(nn.BatchNorm1d(spec.hidden) for _ in range(spec.layers))
         self.dropout = nn.Dropout(spec.dropout)
+        self._readout = POOLINGS.get(spec.pooling)
         if spec.pooling == "attention":
             self.attention_pool = AttentionalAggregation(nn.Linear(spec.hidden, 1))
         self.head = nn.Sequential(
@@ -90,13 +118,7 @@ class MoleculeGNN(nn.Module):
         return conv(h, batch.edge_index)
 
     def _pool(self, h: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        if self.spec.pooling == "mean":
-            return global_mean_pool(h, index)
-        if self.spec.pooling == "sum":
-            return global_add_pool(h, index)
-        if self.spec.pooling == "max":
-            return global_max_pool(h, index)
-        return self.attention_pool(h, index)
+        return self._readout(self, h, index)
 
     def forward(self, batch) -> torch.Tensor:
         """``batch``: a PyG Batch with x (N, atom_dim), edge_index (2, E), edge_attr (E, bond_dim).

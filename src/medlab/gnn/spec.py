@@ -10,10 +10,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-ARCHS = ("gat", "gcn", "gin", "sage")
+from medlab.registry import ARCHITECTURES, POOLINGS
+
 ARCHS_WITH_EDGE_FEATURES = ("gat", "gin")
-POOLINGS = ("mean", "sum", "max", "attention")
-LOSSES = ("bce", "weighted_bce", "focal")
+# the subset of medlab.registry.LOSSES offered to the binary GNN task (the asymmetric loss
+# targets multi-label data with many easy negatives)
+GNN_LOSSES = ("bce", "weighted_bce", "focal")
 SCHEDULERS = ("plateau", "none")
 
 
@@ -68,22 +70,20 @@ class TrainSpec:
 
 def validate_spec(spec: ModelSpec) -> None:
     """Raise ValueError for a model the registry cannot build."""
-    if spec.arch not in ARCHS:
-        raise ValueError(f"unknown arch {spec.arch!r}; expected one of {list(ARCHS)}")
+    ARCHITECTURES.check(spec.arch)
     if spec.edge_features and spec.arch not in ARCHS_WITH_EDGE_FEATURES:
         raise ValueError(
             f"arch {spec.arch!r} cannot use edge features; only {list(ARCHS_WITH_EDGE_FEATURES)} can"
         )
     if spec.arch == "gat" and spec.hidden % spec.heads:
         raise ValueError(f"gat: hidden ({spec.hidden}) must be divisible by heads ({spec.heads})")
-    if spec.pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {spec.pooling!r}; expected one of {list(POOLINGS)}")
+    POOLINGS.check(spec.pooling)
 
 
 def validate_train_spec(spec: TrainSpec) -> None:
     validate_spec(spec.model)
-    if spec.loss not in LOSSES:
-        raise ValueError(f"unknown loss {spec.loss!r}; expected one of {list(LOSSES)}")
+    if spec.loss not in GNN_LOSSES:
+        raise ValueError(f"unknown GNN loss {spec.loss!r}; expected one of {list(GNN_LOSSES)}")
     if spec.lr_scheduler not in SCHEDULERS:
         raise ValueError(
             f"unknown lr_scheduler {spec.lr_scheduler!r}; expected one of {list(SCHEDULERS)}"

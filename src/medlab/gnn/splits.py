@@ -13,6 +13,8 @@ import numpy as np
 from rdkit import Chem, RDLogger
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
+from medlab.registry import SPLIT_KINDS
+
 
 def _split_sizes(n: int, fractions: tuple[float, float, float]) -> tuple[int, int]:
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) <= 0:
@@ -35,6 +37,11 @@ def random_split(n: int, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, 
     }
 
 
+@SPLIT_KINDS.register("random")
+def _random_split_of_smiles(smiles: list[str], fractions, seed: int) -> dict[str, list[int]]:
+    return random_split(len(smiles), fractions, seed)
+
+
 def murcko_scaffold(smiles: str) -> str:
     """Bemis-Murcko scaffold SMILES (empty string for acyclic molecules)."""
     RDLogger.DisableLog("rdApp.*")
@@ -44,6 +51,7 @@ def murcko_scaffold(smiles: str) -> str:
     return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False)
 
 
+@SPLIT_KINDS.register("scaffold")
 def scaffold_split(
     smiles: list[str], fractions=(0.8, 0.1, 0.1), seed: int = 0
 ) -> dict[str, list[int]]:
@@ -75,16 +83,9 @@ def scaffold_split(
     return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
 
 
-SPLIT_KINDS = ("random", "scaffold")
-
-
 def make_split(kind: str, smiles: list[str], fractions, seed: int) -> dict[str, list[int]]:
-    """Dispatch on ``kind`` ('random' or 'scaffold')."""
-    if kind == "random":
-        return random_split(len(smiles), fractions, seed)
-    if kind == "scaffold":
-        return scaffold_split(smiles, fractions, seed)
-    raise ValueError(f"unknown split kind {kind!r}; expected one of {list(SPLIT_KINDS)}")
+    """The ``kind`` split (one of ``SPLIT_KINDS.names()``) of ``smiles``; ValueError if unknown."""
+    return SPLIT_KINDS.get(kind)(smiles, fractions, seed)
 
 
 def check_both_classes(split: dict[str, list[int]], labels, where: str) -> None:
