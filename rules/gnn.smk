@@ -41,8 +41,7 @@ rule gnn_split:
         split="results/gnn/{dataset}/splits/{split}_seed{seed}.json",
     wildcard_constraints:
         dataset=get_constraint(config["gnn"]["datasets"]),
-        split=get_constraint(SPLIT_KINDS),
-        variant=get_constraint(config["gnn"]["variants"]),
+        split=get_constraint(SPLIT_KINDS.names()),
     params:
         code=script_code("gnn_split"),
         fractions=config["gnn"]["split_fractions"],
@@ -64,7 +63,7 @@ rule gnn_train:
         predictions="results/gnn/{dataset}/{split}/{variant}/seed{seed}/predictions.tsv",
     wildcard_constraints:
         dataset=get_constraint(config["gnn"]["datasets"]),
-        split=get_constraint(SPLIT_KINDS),
+        split=get_constraint(SPLIT_KINDS.names()),
         variant=get_constraint(config["gnn"]["variants"]),
     params:
         code=script_code("gnn_train"),

@@ -87,7 +87,7 @@ rule multilabel_train:
         dataset=get_constraint([config["multilabel"]["dataset"]]),
         batch_size=r"\d+",
         lr=r"[0-9.]+(e[+-]?[0-9]+)?",
-        loss=get_constraint(config["multilabel"]["grid"]["loss"]),
+        loss=get_constraint(LOSSES.names()),
     params:
         code=script_code("multilabel_train"),
         model=config["multilabel"]["model"]["path"],

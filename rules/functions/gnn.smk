@@ -1,6 +1,6 @@
 # Experiment 1 (GNN): input functions, output lists and the wildcard values of each rule's jobs.
 # Included by rules/gnn.smk (Snakemake's lint keeps functions and rules in separate files).
-from medlab.gnn.splits import SPLIT_KINDS
+from medlab.registry import SPLIT_KINDS
 
 
 def get_gnn_table(wildcards):

@@ -1,5 +1,8 @@
 # Experiment 4 (multi-label): input functions, output lists and the wildcard values of each rule's jobs.
 # Included by rules/multilabel.smk (Snakemake's lint keeps functions and rules in separate files).
+from medlab.registry import LOSSES
+
+
 def get_multilabel_data_inputs(wildcards):
     return {"archive": get_dataset_file("hoc")} if wildcards.dataset == "hoc" else {}
 
