@@ -63,6 +63,32 @@ class SummaryPaths:
     cost_plot: str
 
 
+@dataclass(frozen=True)
+class ModelTables:
+    """Every model's inputs read into tidy tables (column ``model``), and its info records."""
+
+    heads: pd.DataFrame
+    hidden: pd.DataFrame
+    curves: pd.DataFrame
+    cost: pd.DataFrame
+    infos: dict[str, list[dict]]
+
+    @classmethod
+    def read(cls, models: dict[str, ModelFiles]) -> ModelTables:
+        return cls(
+            heads=_read_per_model(models, lambda files: files.heads, pd.read_parquet),
+            hidden=_read_per_model(models, lambda files: files.hidden, pd.read_parquet),
+            curves=_read_per_model(models, lambda files: [files.curves], _read_tsv),
+            cost=cost_table(models),
+            infos={model: [read_json(p) for p in files.info] for model, files in models.items()},
+        )
+
+    def of(self, name: str, model: str) -> pd.DataFrame:
+        """The rows of table ``name`` (heads, hidden, curves, cost) that belong to ``model``."""
+        table = getattr(self, name)
+        return table[table.model == model]
+
+
 def summarize(
     models: dict[str, ModelFiles],
     conditions: list[str],
@@ -76,12 +102,16 @@ def summarize(
     Tables hold every model (column ``model``); each figure has one row of panels per
     model, titled with the model's name. ``threshold`` is the pruning quality threshold.
     """
-    heads = _read_per_model(models, lambda files: files.heads, pd.read_parquet)
-    hidden = _read_per_model(models, lambda files: files.hidden, pd.read_parquet)
+    tables = ModelTables.read(models)
+    _write_tables(models, tables, conditions, threshold, outputs)
+    _draw_figures(models, tables, conditions, heatmap_layer, threshold, outputs)
+
+
+def _write_tables(models, tables: ModelTables, conditions, threshold, outputs) -> None:
     order = {name: index for index, name in enumerate(conditions)}
     summary = pd.concat(
         [
-            condition_summary(heads[heads.model == model], hidden[hidden.model == model]).assign(
+            condition_summary(tables.of("heads", model), tables.of("hidden", model)).assign(
                 model=model
             )
             for model in models
@@ -96,7 +126,7 @@ def summarize(
         float_format="%.6g",
     )
     tests = [
-        paired_tests(heads[heads.model == model]).assign(model=model)
+        paired_tests(tables.of("heads", model)).assign(model=model)
         if "original" in conditions
         else pd.DataFrame()
         for model in models
@@ -107,40 +137,32 @@ def summarize(
         outputs.importance,
         float_format="%.6g",
     )
-    curves = _read_per_model(models, lambda files: [files.curves], _read_tsv)
-    write_tsv(curves, outputs.curves, float_format="%.6g")
+    write_tsv(tables.curves, outputs.curves, float_format="%.6g")
     tolerance_tables = [
         tolerances(_read_tsv(files.curves), threshold).assign(model=model)
         for model, files in models.items()
     ]
     write_tsv(pd.concat(tolerance_tables, ignore_index=True), outputs.tolerances)
-    cost = cost_table(models)
-    write_tsv(cost, outputs.cost, float_format="%.6g")
-    infos = {model: [read_json(path) for path in files.info] for model, files in models.items()}
-    write_tsv(inputs_table(infos), outputs.inputs)
-    _draw_figures(
-        models, conditions, heatmap_layer, threshold, heads, hidden, curves, cost, infos, outputs
-    )
+    write_tsv(tables.cost, outputs.cost, float_format="%.6g")
+    write_tsv(inputs_table(tables.infos), outputs.inputs)
 
 
-def _draw_figures(
-    models, conditions, heatmap_layer, threshold, heads, hidden, curves, cost, infos, outputs
-):
+def _draw_figures(models, tables: ModelTables, conditions, heatmap_layer, threshold, outputs):
     """One figure per kind, one row per model."""
     names = list(models)
     plot_per_model(
         names,
         DISTRIBUTIONS_SIZE,
-        lambda figure, model: draw_distributions(figure, heads[heads.model == model], conditions),
+        lambda figure, model: draw_distributions(figure, tables.of("heads", model), conditions),
         outputs.distributions,
     )
     plot_per_model(
         names,
         HIDDEN_CHANGE_SIZE,
-        lambda figure, model: draw_hidden_change(figure, hidden[hidden.model == model], conditions),
+        lambda figure, model: draw_hidden_change(figure, tables.of("hidden", model), conditions),
         outputs.hidden_change,
     )
-    heatmaps = {model: _heatmap_inputs(models[model], infos[model]) for model in names}
+    heatmaps = {model: _heatmap_inputs(models[model], tables.infos[model]) for model in names}
     sentences = max(len(tokens) for _, tokens in heatmaps.values())
     plot_per_model(
         names,
@@ -151,13 +173,13 @@ def _draw_figures(
     plot_per_model(
         names,
         PRUNING_SIZE,
-        lambda figure, model: draw_pruning(figure, curves[curves.model == model], threshold),
+        lambda figure, model: draw_pruning(figure, tables.of("curves", model), threshold),
         outputs.pruning_plot,
     )
     plot_per_model(
         names,
         COST_SIZE,
-        lambda figure, model: draw_cost(figure, cost[cost.model == model]),
+        lambda figure, model: draw_cost(figure, tables.of("cost", model)),
         outputs.cost_plot,
     )
 
