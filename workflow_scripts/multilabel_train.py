@@ -31,7 +31,7 @@ run_cell(
         epochs=snakemake.output.epochs,
         predictions=snakemake.output.predictions,
         summary=snakemake.output.summary,
-        # next to the outputs: a retried job on the same cell resumes from the best weights
+        # next to the outputs: after a non-finite loss the best weights so far are kept here
         checkpoint=str(Path(snakemake.output.summary).with_name("best_checkpoint.pt")),
     ),
     # sentences roll up to their abstract: it has no hallmark only when none of its sentences has one

@@ -16,7 +16,7 @@ def _attention_needs_importance(condition):
 def get_attention_extract_inputs(wildcards):
     inputs = {"sentences": config["attention"]["sentences"]}
     if _attention_needs_importance(wildcards.condition):
-        inputs["importance"] = f"results/attention/{wildcards.model}/importance.tsv"
+        inputs["importance"] = rules.attention_importance.output.importance.format(model=wildcards.model)
     return inputs
 
 

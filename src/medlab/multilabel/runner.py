@@ -11,6 +11,7 @@ import pandas as pd
 
 from medlab.io import write_json, write_tsv
 from medlab.multilabel.data import label_matrix
+from medlab.multilabel.tokenize import torch_view
 from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier, predict_probabilities
 from medlab.multilabel.units import roll_up, rows_of_documents
 
@@ -20,7 +21,8 @@ PARTS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class CellPaths:
-    """Where one grid cell's outputs go (checkpoint: the best weights so far, while training)."""
+    """Where one grid cell's outputs go; ``checkpoint`` holds the best weights so far while
+    training (left on disk if training stops on a non-finite loss)."""
 
     steps: str
     epochs: str
@@ -62,8 +64,6 @@ def split_parts(
     ``split`` holds row positions of the document ``table``; a unit belongs to the part of
     its document (the ``document`` column, or its own id when units are documents).
     """
-    from medlab.multilabel.tokenize import torch_view
-
     unit_documents = units["document"] if "document" in units.column_names else units["id"]
     truth = label_matrix(table, label_set)
     parts = {}
