@@ -3,12 +3,18 @@
 #   snakemake --cores 8 report --configfile presets/tiny.yaml   # a preset merged over config.yaml
 from snakemake.utils import min_version, validate
 
+from medlab.config import check_unknown_keys, validate_schema
+
 min_version("9.0")
 
 
 configfile: "config.yaml"
 
 
+# The project's checks first: one line naming the key (and, for a typo, the nearest valid
+# key), where Snakemake's validate prints the whole configuration with its error.
+check_unknown_keys(config, "schemas/config.schema.yaml")
+validate_schema(config, "schemas/config.schema.yaml")
 # set_default=False: config.yaml holds every key; schema defaults would otherwise be
 # copied into each gnn.variants entry and override gnn.defaults.
 validate(config, schema="schemas/config.schema.yaml", set_default=False)

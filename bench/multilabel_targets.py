@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+import yaml
 
 from medlab.multilabel.data import (
     NO_HALLMARK,
@@ -38,6 +39,8 @@ from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier
 from medlab.pretrained import load_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
+# the pipeline's fine-tuning options; each measurement overrides a few
+TRAINING = yaml.safe_load((ROOT / "config.yaml").read_text())["multilabel"]["training"]
 OUT = ROOT / "bench" / "out"
 MODEL = "packaged:all-MiniLM-L6-v2"
 
@@ -77,7 +80,15 @@ def throughput(parts, label_set, batch_sizes, batches: int = 4) -> list[dict]:
     val = parts["val"].units.select(range(32))
     for batch_size in batch_sizes:
         spec = FineTuneSpec(
-            batch_size=batch_size, lr=3e-5, epochs=1, patience=1, group_by_length=False
+            **{
+                **TRAINING,
+                "batch_size": batch_size,
+                "lr": 3e-5,
+                "loss": "bce",
+                "epochs": 1,
+                "patience": 1,
+                "group_by_length": False,
+            }
         )
         result = fine_tune(new_model(label_set), examples, val, spec, 0, torch.device("cpu"))
         rows.append(
@@ -127,12 +138,15 @@ def main() -> None:
     speeds = throughput(parts, label_set, args.throughput_batch_sizes)
 
     spec = FineTuneSpec(
-        batch_size=args.batch_size,
-        lr=args.lr,
-        loss=args.loss,
-        epochs=args.epochs,
-        patience=args.epochs,
-        early_stopping_metric=args.select_on,
+        **{
+            **TRAINING,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "loss": args.loss,
+            "epochs": args.epochs,
+            "patience": args.epochs,
+            "early_stopping_metric": args.select_on,
+        }
     )
     torch.manual_seed(args.seed)  # the classifier head
     model = new_model(label_set)

@@ -129,3 +129,24 @@ def test_schema_defaults_match_config_yaml(root, default_config):
         assert sub["default"] == default_config["gnn"]["defaults"][key], f"gnn.defaults.{key}"
     for key in ("device", "retries", "data_mirror"):
         assert schema["properties"][key]["default"] == default_config[key], key
+
+
+def test_hub_models_are_left_to_their_first_job(root):
+    from medlab.config import check_attention_ranges, check_model_ranges
+
+    config = load_config(root, root / "presets" / "paper.yaml")
+    assert check_model_ranges(config) == ["bert_base"]
+    with pytest.raises(ConfigError, match=r"attention.heatmap_layer: 12 .*bert_base has 12 layers"):
+        check_attention_ranges("bert_base", 12, 12, heatmap_layer=12)
+    check_attention_ranges("bert_base", 12, 12, heatmap_layer=11, disabled_heads=[[11, 11]])
+
+
+def test_unknown_key_inside_a_named_entry_suggests_the_nearest(root, default_config):
+    from medlab.config import check_unknown_keys
+
+    config = copy.deepcopy(default_config)
+    config["gnn"]["variants"]["gat_edge"] = {"dropuot": 0.2}
+    with pytest.raises(
+        ConfigError, match="gnn.variants.gat_edge.dropuot.*gnn.variants.gat_edge.dropout"
+    ):
+        check_unknown_keys(config, root / "schemas" / "config.schema.yaml")

@@ -88,3 +88,45 @@ def test_packaged_b3db_is_located_without_import(tmp_path):
         packaged_file("no_such_package_xyz", "x.tsv")
     with pytest.raises(DataFetchError, match="no file"):
         packaged_file("B3DB", "missing.tsv")
+
+
+def _zip_bytes(tmp_path) -> bytes:
+    import zipfile
+
+    archive = tmp_path / "build.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        handle.writestr("corpus/text/1.txt", "Cancer cells evade apoptosis. " * 200)
+    return archive.read_bytes()
+
+
+def test_truncated_zip_without_checksum_is_never_kept_and_a_fixed_mirror_succeeds(tmp_path):
+    complete = _zip_bytes(tmp_path)
+    mirror, _ = _mirror_with(tmp_path, name="hoc.zip", content=complete[: len(complete) // 2])
+    dest = tmp_path / "out" / "hoc.zip"
+    dataset = UrlDataset("hoc", UNREACHABLE, "hoc.zip", None)
+    with pytest.raises(DataFetchError) as error:
+        fetch_url_dataset(dataset, dest, mirror=mirror)
+    message = str(error.value)
+    assert "hoc.zip" in message and f"mirror:{mirror / 'hoc.zip'}" in message
+    assert "not kept" in message and "replace" in message
+    assert not dest.exists() and list(dest.parent.iterdir()) == []
+
+    (mirror / "hoc.zip").write_bytes(complete)
+    record = fetch_url_dataset(dataset, dest, mirror=mirror)
+    assert dest.read_bytes() == complete and not record["sha256_verified"]
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("data.json", b'{"data": [', "not a readable .json"),
+        ("data.csv", b"\xff\xfe\x00garbage\n", "not a readable .csv"),
+        ("data.tsv", b"<!DOCTYPE html>\n<html>", "not a .tsv header"),
+    ],
+)
+def test_content_check_without_checksum(tmp_path, name, content, expected):
+    mirror, _ = _mirror_with(tmp_path, name=name, content=content)
+    dest = tmp_path / "out" / name
+    with pytest.raises(DataFetchError, match=expected):
+        fetch_url_dataset(UrlDataset("toy", UNREACHABLE, name, None), dest, mirror=mirror)
+    assert not dest.exists()

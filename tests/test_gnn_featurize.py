@@ -40,14 +40,16 @@ def test_molecule_without_bonds_gets_empty_edge_index():
 def test_invalid_rows_are_dropped_counted_and_listed():
     rows = [["CCO", "1"], ["not a smiles", "1"], ["", "0"], ["CCN", "maybe"], ["c1ccccc1", "0"]]
     graphs, kept, dropped = featurize_table(_table(rows), SPEC)
-    assert len(graphs) == 2 and kept["row"].tolist() == [0, 4] and kept["label"].tolist() == [1, 0]
-    reasons = dict(zip(dropped["row"], dropped["reason"]))
-    assert set(reasons) == {1, 2, 3}
+    # rows are numbered as 1-based data rows of the file (header excluded)
+    assert len(graphs) == 2 and kept["data_row_1based"].tolist() == [1, 5]
+    assert kept["label"].tolist() == [1, 0]
+    reasons = dict(zip(dropped["data_row_1based"], dropped["reason"]))
+    assert set(reasons) == {2, 3, 4}
     assert (
-        "could not parse" in reasons[1]
-        and "empty" in reasons[2]
-        and "'maybe'" in reasons[3]
-        and "p_np" in reasons[3]
+        "could not parse" in reasons[2]
+        and "empty" in reasons[3]
+        and "'maybe'" in reasons[4]
+        and "p_np" in reasons[4]
     )
     assert [float(g.y) for g in graphs] == [1.0, 0.0]
 
@@ -82,3 +84,29 @@ def test_subsample_is_seeded_and_bounded():
     assert subsample(frame, None, 0) is frame
     a, b = subsample(frame, 20, 1), subsample(frame, 20, 1)
     assert len(a) == 20 and a.equals(b)
+
+
+def test_dropped_rows_keep_their_row_in_the_file_after_subsampling():
+    rows = [["CCO", str(i % 2)] for i in range(40)]
+    # the draw depends on positions only, so a row known to be drawn can be made invalid
+    bad = int(subsample(_table(rows), 20, seed=3).index[-1])
+    rows[bad] = ["not a smiles", "1"]
+    frame = subsample(_table(rows), 20, seed=3)
+    _, kept, dropped = featurize_table(frame, SPEC)
+    assert bad >= 20 and dropped["data_row_1based"].tolist() == [bad + 1]
+    assert kept["data_row_1based"].isin(frame.index + 1).all()
+
+
+def test_single_class_points_to_the_label_mapping():
+    with pytest.raises(ValueError, match="all 2 valid molecules have label '1'.*gnn.tables"):
+        featurize_table(_table([["CCO", "1"], ["CCN", "1"]]), SPEC, source="toy.csv")
+
+
+def test_every_row_dropped_lists_counts_per_reason():
+    rows = [["CCO", "yes"], ["CCN", "no"], ["CCC", "no"]]
+    with pytest.raises(ValueError) as error:
+        featurize_table(_table(rows), SPEC, source="toy.csv")
+    message = str(error.value)
+    assert "toy.csv: no valid molecules among 3 rows" in message
+    assert "label 'no' in column 'p_np' is not one of ['0', '1']: 2" in message
+    assert "dropped table" not in message

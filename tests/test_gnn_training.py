@@ -52,7 +52,21 @@ def _spec(**overrides):
         edge_features=True,
         pooling="mean",
     )
-    train = dict(epochs=12, batch_size=16, lr=0.01, patience=4)
+    train = dict(
+        epochs=12,
+        batch_size=16,
+        lr=0.01,
+        weight_decay=0.0,
+        loss="bce",
+        focal_gamma=2.0,
+        oversample=False,
+        early_stopping=True,
+        patience=4,
+        lr_scheduler="plateau",
+        scheduler_factor=0.3,
+        scheduler_patience=5,
+        min_lr=1e-5,
+    )
     for key, value in overrides.items():
         (model if key in model else train)[key] = value
     return TrainSpec(model=ModelSpec(**model), **train)
@@ -67,7 +81,16 @@ def test_every_architecture_gives_one_logit_per_graph(toy_dataset, arch, edges, 
     from torch_geometric.loader import DataLoader
 
     model = MoleculeGNN(
-        ModelSpec(arch, hidden=16, layers=2, heads=2, edge_features=edges, pooling=pooling),
+        ModelSpec(
+            arch,
+            hidden=16,
+            layers=2,
+            heads=2,
+            dropout=0.0,
+            residual=False,
+            edge_features=edges,
+            pooling=pooling,
+        ),
         toy_dataset.atom_dim,
         toy_dataset.bond_dim,
     )

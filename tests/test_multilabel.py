@@ -193,6 +193,24 @@ def test_oversampling_weights_favour_rare_labels():
     assert weights[3] > weights[0] and weights[0] >= 1
 
 
+def _finetune_spec(**options) -> FineTuneSpec:
+    """A small fine-tuning run: the given options over fixed test settings."""
+    settings = dict(
+        loss="bce",
+        epochs=3,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        max_grad_norm=1.0,
+        layer_lr_decay=1.0,
+        early_stopping_metric="macro_f1",
+        patience=2,
+        oversample=False,
+        focal_gamma=2.0,
+        group_by_length=True,
+    )
+    return FineTuneSpec(**{**settings, **options})
+
+
 @pytest.fixture(scope="module")
 def tiny_model_and_data():
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -230,7 +248,7 @@ def test_layer_wise_lr_decay_groups(tiny_model_and_data):
 @pytest.mark.parametrize("loss", ["bce", "weighted_bce", "focal", "asymmetric"])
 def test_fine_tune_runs_and_logs(tiny_model_and_data, loss):
     make_model, train, val = tiny_model_and_data
-    spec = FineTuneSpec(batch_size=16, lr=1e-4, loss=loss, epochs=1, oversample=loss == "bce")
+    spec = _finetune_spec(batch_size=16, lr=1e-4, loss=loss, epochs=1, oversample=loss == "bce")
     result = fine_tune(make_model(), train, val, spec, seed=0, device=torch.device("cpu"))
     assert len(result.steps) == 2 and result.steps["loss"].notna().all()
     assert {"val_macro_f1", "examples_per_s", "peak_memory_mb"} <= set(result.epochs.columns)
@@ -238,7 +256,7 @@ def test_fine_tune_runs_and_logs(tiny_model_and_data, loss):
 
 def test_nan_loss_stops_with_clear_error(tiny_model_and_data, tmp_path):
     make_model, train, val = tiny_model_and_data
-    spec = FineTuneSpec(batch_size=16, lr=float("inf"), epochs=2, max_grad_norm=float("inf"))
+    spec = _finetune_spec(batch_size=16, lr=float("inf"), epochs=2, max_grad_norm=float("inf"))
     with pytest.raises(NonFiniteLossError, match="loss is nan"):
         fine_tune(
             make_model(),
@@ -256,7 +274,7 @@ def test_undefined_validation_metric_keeps_latest_weights(tiny_model_and_data):
     healthy_only = [
         i for i in range(len(val)) if val[i]["labels"].sum() == 1 and val[i]["labels"][0] == 1
     ]
-    spec = FineTuneSpec(batch_size=16, lr=1e-4, epochs=2, patience=1)
+    spec = _finetune_spec(batch_size=16, lr=1e-4, epochs=2, patience=1)
     result = fine_tune(
         make_model(), train, val.select(healthy_only), spec, seed=0, device=torch.device("cpu")
     )
@@ -309,7 +327,7 @@ def test_trimmed_padding_and_length_sorted_prediction_keep_outputs(tiny_model_an
 
 def test_length_grouped_batches_are_seeded(tiny_model_and_data):
     make_model, train, val = tiny_model_and_data
-    spec = FineTuneSpec(batch_size=16, lr=1e-4, epochs=1, group_by_length=True)
+    spec = _finetune_spec(batch_size=16, lr=1e-4, epochs=1, group_by_length=True)
     losses = []
     for _ in range(2):
         torch.manual_seed(0)  # the same classifier head both times
@@ -360,7 +378,7 @@ def test_sentence_units_train_and_predict_per_document():
     result = train_on_parts(
         model,
         parts,
-        FineTuneSpec(batch_size=8, lr=1e-4, epochs=1),
+        _finetune_spec(batch_size=8, lr=1e-4, epochs=1),
         seed=0,
         device=torch.device("cpu"),
     )

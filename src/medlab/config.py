@@ -8,9 +8,15 @@ config fails before any job runs.
 from __future__ import annotations
 
 import copy
+import difflib
+import json
 from pathlib import Path
 
+import jsonschema
 import yaml
+from snakemake.utils import update_config
+
+from medlab.pretrained import resolve_model
 
 
 class ConfigError(ValueError):
@@ -20,38 +26,116 @@ class ConfigError(ValueError):
 def deep_merge(base: dict, override: dict) -> dict:
     """Merge ``override`` into a copy of ``base`` the way Snakemake merges ``--configfile``.
 
-    Nested mappings merge key by key; lists and scalars are replaced whole.
+    Nested mappings merge key by key; lists and scalars are replaced whole. Snakemake's own
+    ``update_config`` does the merge, so presets loaded here and by Snakemake agree.
     """
     merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
+    update_config(merged, copy.deepcopy(override))
     return merged
 
 
 def load_config(root: str | Path, *presets: str | Path) -> dict:
-    """``config.yaml`` under ``root`` with ``presets`` merged over it, validated and checked."""
+    """``config.yaml`` under ``root`` with ``presets`` merged over it, validated and checked.
+
+    Raises ConfigError naming the file when a preset is missing or not a YAML mapping, and
+    naming the key for anything the schema or the cross-key checks reject.
+    """
     root = Path(root)
-    config = yaml.safe_load((root / "config.yaml").read_text())
+    config = _read_yaml_mapping(root / "config.yaml")
     for preset in presets:
-        config = deep_merge(config, yaml.safe_load(Path(preset).read_text()) or {})
-    validate_schema(config, root / "schemas" / "config.schema.yaml")
+        config = deep_merge(config, _read_yaml_mapping(Path(preset)))
+    schema_path = root / "schemas" / "config.schema.yaml"
+    check_unknown_keys(config, schema_path)
+    validate_schema(config, schema_path)
     check_config(config)
     return config
 
 
+def _read_yaml_mapping(path: Path) -> dict:
+    """A YAML file holding a mapping (an empty file is an empty mapping)."""
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {path} does not exist; check the path given to --configfile"
+        )
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path} is not valid YAML: {error}") from error
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(
+            f"config file {path} holds a {type(content).__name__}, not a mapping of keys"
+        )
+    return content
+
+
+def _load_schema(schema_path: str | Path) -> dict:
+    return yaml.safe_load(Path(schema_path).read_text())
+
+
+def check_unknown_keys(config: dict, schema_path: str | Path) -> None:
+    """Raise ConfigError for the first key the schema does not define, with the nearest valid key.
+
+    Runs before the full schema validation: a typo then reads as one line
+    (``config key gnn.defualts: unknown key; did you mean gnn.defaults?``) rather than
+    a validation error that prints the whole configuration.
+    """
+    schema = _load_schema(schema_path)
+    for path, key, known in _unknown_keys(config, schema, schema, ()):
+        where = ".".join((*path, key))
+        nearest = difflib.get_close_matches(key, known, n=1)
+        hint = (
+            f"did you mean {'.'.join((*path, nearest[0]))}?"
+            if nearest
+            else f"valid keys here: {', '.join(sorted(known))}"
+        )
+        raise ConfigError(
+            f"config key {where}: unknown key; {hint} (every key is listed in "
+            f"schemas/config.schema.yaml)"
+        )
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    """``schema`` with a local ``$ref`` followed and ``allOf`` parts merged in (one level)."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = {**root["$defs"][name], **{k: v for k, v in schema.items() if k != "$ref"}}
+    for part in schema.get("allOf", []):
+        schema = {**_resolve(part, root), **{k: v for k, v in schema.items() if k != "allOf"}}
+    return schema
+
+
+def _unknown_keys(value, schema: dict, root: dict, path: tuple[str, ...]):
+    """Yield (path, key, known keys) for each key of ``value`` its schema does not allow."""
+    if not isinstance(value, dict):
+        return
+    schema = _resolve(schema, root)
+    properties = schema.get("properties", {})
+    extra = schema.get("additionalProperties", True)
+    for key, child in value.items():
+        key = str(key)
+        if key in properties:
+            yield from _unknown_keys(child, properties[key], root, (*path, key))
+        elif isinstance(extra, dict):
+            yield from _unknown_keys(child, extra, root, (*path, key))
+        elif extra is False:
+            yield path, key, list(properties)
+
+
 def validate_schema(config: dict, schema_path: str | Path) -> None:
     """Validate ``config`` against the JSON schema; raise ConfigError naming the key path."""
-    import jsonschema
-
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = _load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
         key = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+        if "propertyNames" in error.schema_path:
+            raise ConfigError(
+                f"config key {key}: the name {error.instance!r} is not allowed; names become "
+                "directories under results/, so use letters, digits, '_' and '-' only"
+            )
         raise ConfigError(f"config key {key}: {error.message}")
 
 
@@ -74,10 +158,21 @@ def check_config(config: dict) -> None:
         _check_rag(config)
     if config.get("experiments", {}).get("multilabel"):
         _check_multilabel(config)
+    check_model_ranges(config)
+
+
+def _check_split_fractions(config: dict, experiment: str) -> None:
+    fractions = config[experiment]["split_fractions"]
+    if abs(sum(fractions) - 1.0) > 1e-6:
+        raise ConfigError(
+            f"config key {experiment}.split_fractions: {fractions} must sum to 1 "
+            f"(train, validation, test; they sum to {sum(fractions):g})"
+        )
 
 
 def _check_multilabel(config: dict) -> None:
     settings = config["multilabel"]
+    _check_split_fractions(config, "multilabel")
     if settings["unit"] == "sentence" and settings["dataset"] != "hoc":
         raise ConfigError(
             f"config key multilabel.unit: sentence units need sentence labels, which only the hoc dataset has (dataset is {settings['dataset']!r})"
@@ -104,8 +199,7 @@ def _check_rag(config: dict) -> None:
         raise ConfigError(
             f"config key rag.passages.overlap: {rag['passages']['overlap']} must be smaller than size {rag['passages']['size']}"
         )
-    if abs(sum(rag["split_fractions"]) - 1.0) > 1e-6:
-        raise ConfigError(f"config key rag.split_fractions: {rag['split_fractions']} must sum to 1")
+    _check_split_fractions(config, "rag")
     deepest = max(rag["top_k"] + ([rag["adaptive"]["max_k"]] if rag["adaptive"]["enabled"] else []))
     if rag["retrieval_depth"] < deepest:
         raise ConfigError(
@@ -170,6 +264,92 @@ def _check_gnn(config: dict) -> None:
                 raise ConfigError(
                     f"config key gnn.comparisons.{comparison}: {member!r} is not defined under gnn.variants"
                 )
-    fractions = gnn["split_fractions"]
-    if abs(sum(fractions) - 1.0) > 1e-6:
-        raise ConfigError(f"config key gnn.split_fractions: {fractions} must sum to 1")
+    _check_split_fractions(config, "gnn")
+
+
+def model_shape(model: str) -> tuple[int, int] | None:
+    """(layers, heads per layer) of a packaged or local model from its config.json; None for a hub id.
+
+    Reads no weights. BERT-family config.json files name both numbers directly; only other
+    families fall back to ``transformers.AutoConfig``, whose import costs seconds at every
+    Snakemake start.
+    """
+    directory = Path(resolve_model(model))
+    config_file = directory / "config.json"
+    if not config_file.is_file():
+        return None
+    try:
+        settings = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(
+            f"{config_file}: not readable as JSON ({error}); the model directory is damaged"
+        ) from error
+    if "num_hidden_layers" in settings and "num_attention_heads" in settings:
+        return int(settings["num_hidden_layers"]), int(settings["num_attention_heads"])
+    from transformers import AutoConfig  # heavy import, only for non-BERT config.json files
+
+    auto = AutoConfig.from_pretrained(directory, local_files_only=True)
+    return int(auto.num_hidden_layers), int(auto.num_attention_heads)
+
+
+def check_attention_ranges(
+    model_key: str,
+    layers: int,
+    heads: int,
+    *,
+    heatmap_layer: int | None = None,
+    disabled_heads: list[list[int]] = (),
+    heads_per_layer: list[int] = (),
+) -> None:
+    """Raise ConfigError naming every attention setting a ``layers`` x ``heads`` model lacks.
+
+    ``model_key`` is the model's name under ``attention.models``. The settings are
+    ``attention.heatmap_layer``, ``attention.disabled_heads.heads`` ([layer, head], 0-based)
+    and ``attention.cost.heads_per_layer``; a job that loads a hub model calls this with
+    the loaded model's shape and the settings it received.
+    """
+    errors = []
+    shape = f"attention.models.{model_key} has {layers} layers of {heads} heads"
+    if heatmap_layer is not None and heatmap_layer >= layers:
+        errors.append(
+            f"config key attention.heatmap_layer: {heatmap_layer} does not exist; "
+            f"{shape} (layers 0..{layers - 1})"
+        )
+    for index, (layer, head) in enumerate(disabled_heads):
+        if layer >= layers or head >= heads:
+            errors.append(
+                f"config key attention.disabled_heads.heads[{index}]: [{layer}, {head}] does not "
+                f"exist; {shape} (0-based [layer, head])"
+            )
+    for index, count in enumerate(heads_per_layer):
+        if count > heads:
+            errors.append(
+                f"config key attention.cost.heads_per_layer[{index}]: {count} is more than the "
+                f"{heads} heads per layer of attention.models.{model_key}"
+            )
+    if errors:
+        raise ConfigError("; ".join(errors))
+
+
+def check_model_ranges(config: dict) -> list[str]:
+    """Check layer and head settings against every packaged or local attention model.
+
+    Returns the keys of hub models that could not be checked without a download (their
+    first job must call :func:`check_attention_ranges`). Raises ConfigError naming the key.
+    """
+    if not config.get("experiments", {}).get("attention"):
+        return []
+    attention, unchecked = config["attention"], []
+    for model_key, model in attention["models"].items():
+        shape = model_shape(model)
+        if shape is None:
+            unchecked.append(model_key)
+        else:
+            check_attention_ranges(
+                model_key,
+                *shape,
+                heatmap_layer=attention["heatmap_layer"],
+                disabled_heads=attention["disabled_heads"]["heads"],
+                heads_per_layer=attention["cost"]["heads_per_layer"],
+            )
+    return unchecked

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import pandas as pd
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+    """Yield a temporary file path next to ``path``; rename it onto ``path`` on success.
 
     The temporary file lives in the same directory so the final ``os.replace`` is atomic
     on POSIX file systems. On any exception the temporary file is removed and the
@@ -31,16 +32,47 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    # mkstemp creates 0600 files; give results the permissions a plain open() would (umask applies)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    # mkstemp creates 0600 files; give results the permissions a plain open() would
+    os.chmod(tmp, 0o666 & ~_current_umask())
     try:
         yield tmp
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary directory next to ``path``; move it onto ``path`` on success.
+
+    For outputs that are directories (a saved model with its tokenizer): fill the yielded
+    directory, and only a complete one ever appears at ``path``. An existing ``path`` is
+    replaced. On any exception the temporary directory is removed and the exception
+    propagates. The final swap is two steps (remove the old directory, rename the new one
+    into place), so a job killed between them leaves no directory at ``path``, never a
+    partial one.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    # mkdtemp creates 0700 directories; give results the permissions a plain mkdir() would
+    os.chmod(tmp, 0o777 & ~_current_umask())
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def _current_umask() -> int:
+    # the umask can only be read by setting it; set it straight back
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def write_json(obj, path: str | os.PathLike) -> None:
@@ -65,6 +97,20 @@ def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(chunk_size), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint_files(*paths: str | os.PathLike) -> str:
+    """Hex SHA-256 identifying the contents of ``paths``, in the given order.
+
+    Binds a derived artifact (a checkpoint) to the inputs it came from: any changed byte,
+    or another order of the same files, gives another fingerprint. Names do not count, so
+    moving an input leaves its fingerprint unchanged. Raises FileNotFoundError naming a
+    missing path.
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(sha256_file(path).encode())
     return digest.hexdigest()
 
 

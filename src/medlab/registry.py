@@ -1,6 +1,7 @@
 """The named, interchangeable parts of the experiments: one place that lists their names.
 
-A config picks an architecture, a pooling, a loss or a split kind by name. Each
+A config picks an architecture, a pooling, a loss, a split kind or the policy choosing
+attention heads to disable by name. Each
 :class:`Registry` below declares the names (in the order the schema lists them); the
 module that implements them registers one implementation per name with
 ``@REGISTRY.register(name)``. This module imports nothing heavy, so the workflow can read
@@ -81,3 +82,8 @@ LOSSES = Registry(
     "loss", ("bce", "weighted_bce", "focal", "asymmetric"), implemented_in="medlab.losses"
 )
 SPLIT_KINDS = Registry("split kind", ("random", "scaffold"), implemented_in="medlab.gnn.splits")
+HEAD_SELECTIONS = Registry(
+    "head selection policy",
+    ("random", "least_important", "most_important"),
+    implemented_in="medlab.attention.selection",
+)

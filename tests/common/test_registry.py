@@ -6,11 +6,19 @@ import pytest
 import yaml
 
 from medlab.gnn.spec import ARCHS_WITH_EDGE_FEATURES, GNN_LOSSES, SCHEDULERS
-from medlab.registry import ARCHITECTURES, LOSSES, POOLINGS, SPLIT_KINDS, Registry
+from medlab.registry import (
+    ARCHITECTURES,
+    HEAD_SELECTIONS,
+    LOSSES,
+    POOLINGS,
+    SPLIT_KINDS,
+    Registry,
+)
 
 SCHEMA = yaml.safe_load((Path(__file__).parents[2] / "schemas" / "config.schema.yaml").read_text())
 GNN_OPTIONS = SCHEMA["$defs"]["gnn_options"]["properties"]
 PROPERTIES = SCHEMA["properties"]
+DISABLED_HEADS = PROPERTIES["attention"]["properties"]["disabled_heads"]["properties"]
 
 
 @pytest.mark.parametrize(
@@ -25,8 +33,9 @@ PROPERTIES = SCHEMA["properties"]
             PROPERTIES["multilabel"]["properties"]["grid"]["properties"]["loss"]["items"]["enum"],
         ),
         (SPLIT_KINDS.names(), PROPERTIES["gnn"]["properties"]["splits"]["items"]["enum"]),
+        (HEAD_SELECTIONS.names(), DISABLED_HEADS["policy"]["enum"]),
     ],
-    ids=["architectures", "poolings", "gnn losses", "schedulers", "losses", "split kinds"],
+    ids=["architectures", "poolings", "gnn losses", "schedulers", "losses", "split kinds", "heads"],
 )
 def test_names_equal_the_schema_enum(names, enum):
     assert list(names) == enum
@@ -37,7 +46,9 @@ def test_subsets_name_registered_parts():
     assert set(ARCHS_WITH_EDGE_FEATURES) <= set(ARCHITECTURES.names())
 
 
-@pytest.mark.parametrize("registry", [ARCHITECTURES, POOLINGS, LOSSES, SPLIT_KINDS], ids=repr)
+@pytest.mark.parametrize(
+    "registry", [ARCHITECTURES, POOLINGS, LOSSES, SPLIT_KINDS, HEAD_SELECTIONS], ids=repr
+)
 def test_every_declared_name_has_an_implementation(registry):
     for name in registry.names():
         assert callable(registry.get(name))

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
 import shutil
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +52,11 @@ def fetch_url_dataset(
 ) -> dict:
     """Copy ``dataset`` from ``mirror`` (if it has the file) or download it to ``dest``.
 
-    Returns the provenance record. Raises :class:`DataFetchError` naming the dataset, URL
-    and file when the mirror lacks the file and the URL cannot be reached, or when the
-    checksum does not match; in both cases nothing is left at ``dest``.
+    Without a configured sha256 the content is verified instead: the file must open as what
+    its name claims (see :func:`check_content`). Returns the provenance record. Raises
+    :class:`DataFetchError` naming the dataset, URL and file when the mirror lacks the file
+    and the URL cannot be reached, when the checksum does not match, or when the content
+    check fails; in every case nothing is left at ``dest``.
     """
     dest = Path(dest)
     mirrored = mirror / dataset.filename if mirror else None
@@ -78,6 +82,10 @@ def fetch_url_dataset(
                 f"expected sha256 {dataset.sha256}, got {digest}. The file was not kept. "
                 f"If the publisher changed the file on purpose, update datasets.{dataset.name}.sha256 in the config."
             )
+        if not dataset.sha256:
+            _verify_content(
+                dataset, tmp, source, mirrored if source.startswith("mirror:") else None
+            )
     return {
         "dataset": dataset.name,
         "url": dataset.url,
@@ -88,6 +96,48 @@ def fetch_url_dataset(
         "bytes": dest.stat().st_size,
         "fetched_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def check_content(path: str | os.PathLike, filename: str) -> None:
+    """Check that ``path`` opens as what ``filename``'s extension claims; ValueError if not.
+
+    ``.zip``: every member's CRC matches (``ZipFile.testzip``); ``.json``: parses as UTF-8
+    JSON; ``.csv`` / ``.tsv``: a UTF-8 header line with at least two columns. Other
+    extensions are not checked.
+    """
+    suffix = Path(filename).suffix.lower()
+    try:
+        if suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                damaged = archive.testzip()
+            if damaged is not None:
+                raise ValueError(f"archive member {damaged} fails its CRC check")
+        elif suffix == ".json":
+            with open(path, encoding="utf-8") as handle:
+                json.load(handle)
+        elif suffix in (".csv", ".tsv"):
+            separator = "," if suffix == ".csv" else "\t"
+            with open(path, encoding="utf-8") as handle:
+                header = handle.readline()
+            if separator not in header:
+                raise ValueError(f"the first line {header[:80]!r} is not a {suffix} header")
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, EOFError) as error:
+        raise ValueError(f"not a readable {suffix} file ({error})") from error
+
+
+def _verify_content(dataset: UrlDataset, tmp: Path, source: str, mirrored: Path | None) -> None:
+    try:
+        check_content(tmp, dataset.filename)
+    except ValueError as error:
+        remedy = (
+            f"replace {mirrored} in the mirror with a complete copy"
+            if mirrored
+            else f"rerun to download it again (the file at {dataset.url} may have been cut off)"
+        )
+        raise DataFetchError(
+            f"dataset {dataset.name!r}: {dataset.filename} from {source} is damaged: {error}. "
+            f"The file was not kept; {remedy}."
+        ) from error
 
 
 def _download(dataset: UrlDataset, tmp: Path, timeout: float, mirror: Path | None) -> None:

@@ -1,7 +1,9 @@
 """RDKit molecules -> PyTorch Geometric graphs with atom and bond features.
 
 Invalid rows (empty or unparsable SMILES, unexpected labels) are dropped and listed with
-a reason instead of crashing the run; a missing column is an error naming the file.
+a reason and their 1-based data row in the file (header excluded) instead of crashing the
+run; an unreadable file, a missing column, no valid row or a single label are errors
+naming the file.
 """
 
 from __future__ import annotations
@@ -117,13 +119,34 @@ class TableSpec:
     separator: str = ","
 
 
+ROW_COLUMN = "data_row_1based"
+ROW_NOTE = "1-based data row of the file, header excluded"
+
+
 def read_molecule_table(path: str, spec: TableSpec) -> pd.DataFrame:
-    """Read the raw table as strings; raise ValueError naming the file if a column is missing."""
-    frame = pd.read_csv(path, sep=spec.separator, dtype=str, keep_default_na=False)
+    """Read the raw table as strings, indexed by 0-based data row (header excluded).
+
+    Raises ValueError naming the file when it cannot be decoded or parsed as a table
+    with ``spec.separator``, or when a configured column is missing.
+    """
+    try:
+        frame = pd.read_csv(path, sep=spec.separator, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path}: not UTF-8 text ({error}); re-save the table as UTF-8, or, if it is a "
+            "cached download, delete it and rerun"
+        ) from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ValueError(
+            f"{path}: not readable as a table separated by {spec.separator!r} ({error}); check "
+            "the file and the separator in gnn.tables, or, if it is a cached download, delete "
+            "it and rerun"
+        ) from error
     missing = [c for c in (spec.smiles_column, spec.label_column) if c not in frame.columns]
     if missing:
         raise ValueError(
-            f"{path}: missing column(s) {missing}; columns present: {list(frame.columns)}"
+            f"{path}: missing column(s) {missing}; columns present: {list(frame.columns)}; "
+            "set smiles_column / label_column in gnn.tables"
         )
     return frame
 
@@ -133,50 +156,96 @@ def featurize_table(
 ) -> tuple[list[Data], pd.DataFrame, pd.DataFrame]:
     """Featurize every valid row of ``frame``.
 
-    Returns ``(graphs, kept, dropped)``: ``graphs[i]`` carries ``y`` (1,) float label,
-    ``row`` its 0-based data row in the source; ``kept`` has columns row, smiles, label in
-    the same order as ``graphs``; ``dropped`` has row, smiles, reason. Rows are numbered as
-    data rows (0 = first row under the header) so they match pandas indices and
-    ``chemprop --splits-file`` indices of the cleaned table.
+    ``frame``'s index holds each row's 0-based data row in ``source`` (as
+    :func:`read_molecule_table` reads it and :func:`subsample` keeps it), so rows keep
+    their number in the file after subsampling. Returns ``(graphs, kept, dropped)``:
+    ``graphs[i]`` carries ``y`` (1,) float label and ``row`` (1,) its 0-based data row;
+    ``kept`` has columns data_row_1based, smiles, label in the same order as ``graphs``
+    (split indices refer to positions in ``kept``); ``dropped`` has data_row_1based,
+    smiles, reason and row (the same number as data_row_1based). Raises ValueError naming ``source`` when no row is valid (with the
+    count per reason) or when every valid row has the same label.
     """
     RDLogger.DisableLog("rdApp.*")  # parse failures are recorded in ``dropped`` instead
     labels = {spec.positive_label: 1.0, spec.negative_label: 0.0}
     graphs, kept, dropped = [], [], []
+    rows = frame.index.tolist()
     smiles_values = frame[spec.smiles_column].tolist()
     label_values = frame[spec.label_column].tolist()
-    for row, (smiles, raw_label) in enumerate(zip(smiles_values, label_values)):
+    for row, smiles, raw_label in zip(rows, smiles_values, label_values):
         smiles = str(smiles).strip()
         raw_label = str(raw_label).strip()
-        reason = None
-        if not smiles:
-            reason = "empty SMILES"
-        elif raw_label not in labels:
-            reason = f"label {raw_label!r} in column {spec.label_column!r} is not one of {sorted(labels)}"
-        else:
-            mol = Chem.MolFromSmiles(smiles)
-            if mol is None:
-                reason = "RDKit could not parse the SMILES"
-            elif mol.GetNumAtoms() == 0:
-                reason = "molecule has no atoms"
+        mol, reason = _parse_row(smiles, raw_label, labels, spec)
         if reason:
-            dropped.append((row, smiles, reason))
+            dropped.append((row + 1, smiles, reason))
             continue
         graph = mol_to_graph(mol)
         graph.y = torch.tensor([labels[raw_label]], dtype=torch.float32)
         graph.row = torch.tensor([row], dtype=torch.long)
         graphs.append(graph)
-        kept.append((row, smiles, int(labels[raw_label])))
-    if dropped:
-        log.warning(
-            "%s: dropped %d of %d rows (see the dropped table)", source, len(dropped), len(frame)
-        )
+        kept.append((row + 1, smiles, int(labels[raw_label])))
+    dropped_frame = pd.DataFrame(dropped, columns=[ROW_COLUMN, "smiles", "reason"])
     if not graphs:
         raise ValueError(
-            f"{source}: no valid molecules left after dropping {len(dropped)} invalid rows"
+            f"{source}: no valid molecules among {len(frame)} rows; rows dropped per reason: "
+            f"{_reason_counts(dropped_frame)}. Check smiles_column, label_column, positive_label "
+            "and negative_label in gnn.tables against the file"
         )
-    kept_frame = pd.DataFrame(kept, columns=["row", "smiles", "label"])
-    dropped_frame = pd.DataFrame(dropped, columns=["row", "smiles", "reason"])
+    for record in dropped_frame.itertuples(index=False):
+        log.warning(
+            "%s data row %d (%s) dropped: %s (%r)",
+            source,
+            record.data_row_1based,
+            ROW_NOTE,
+            record.reason,
+            record.smiles,
+        )
+    if dropped:
+        log.warning(
+            "%s: dropped %d of %d rows (listed in the dropped table)",
+            source,
+            len(dropped),
+            len(frame),
+        )
+    kept_frame = pd.DataFrame(kept, columns=[ROW_COLUMN, "smiles", "label"])
+    _check_both_labels(kept_frame, spec, source)
+    # the same number under the column name the GNN aggregation still selects
+    dropped_frame["row"] = dropped_frame[ROW_COLUMN]
     return graphs, kept_frame, dropped_frame
+
+
+def _parse_row(smiles: str, raw_label: str, labels: dict, spec: TableSpec):
+    """(molecule, None) for a valid row, (None, reason) otherwise."""
+    if not smiles:
+        return None, "empty SMILES"
+    if raw_label not in labels:
+        return None, (
+            f"label {raw_label!r} in column {spec.label_column!r} is not one of {sorted(labels)}"
+        )
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return None, "RDKit could not parse the SMILES"
+    if mol.GetNumAtoms() == 0:
+        return None, "molecule has no atoms"
+    return mol, None
+
+
+def _reason_counts(dropped: pd.DataFrame) -> str:
+    counts = dropped["reason"].value_counts()
+    return "; ".join(f"{reason}: {count}" for reason, count in counts.items())
+
+
+def _check_both_labels(kept: pd.DataFrame, spec: TableSpec, source: str) -> None:
+    """Raise ValueError when every kept molecule has the same label (AUROC needs both)."""
+    present = set(kept["label"].tolist())
+    if len(present) == 2:
+        return
+    only = spec.positive_label if present == {1} else spec.negative_label
+    missing = spec.negative_label if present == {1} else spec.positive_label
+    raise ValueError(
+        f"{source}: all {len(kept)} valid molecules have label {only!r} in column "
+        f"{spec.label_column!r}; none has {missing!r}. Check label_column, positive_label and "
+        "negative_label in gnn.tables against the values in the file"
+    )
 
 
 def save_graphs(graphs: list[Data], path) -> None:
@@ -209,8 +278,8 @@ class MoleculeGraphs(InMemoryDataset):
 def subsample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
     """At most ``max_rows`` rows drawn with ``seed`` (original order kept); all rows when None.
 
-    Row numbers in later tables refer to the subsampled frame's positions.
+    The index is kept, so each row still carries its data row in the source file.
     """
     if max_rows is None or len(frame) <= max_rows:
         return frame
-    return frame.sample(n=max_rows, random_state=seed).sort_index().reset_index(drop=True)
+    return frame.sample(n=max_rows, random_state=seed).sort_index()

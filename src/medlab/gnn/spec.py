@@ -19,16 +19,20 @@ GNN_LOSSES = ("bce", "weighted_bce", "focal")
 SCHEDULERS = ("plateau", "none")
 
 
+# No field has a default: every value comes from the config, whose defaults live in
+# schemas/config.schema.yaml only (gnn_options).
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     arch: str
     hidden: int
     layers: int
-    heads: int = 1
-    dropout: float = 0.0
-    residual: bool = False
-    edge_features: bool = False
-    pooling: str = "mean"
+    heads: int
+    dropout: float
+    residual: bool
+    edge_features: bool
+    pooling: str
 
 
 @dataclass(frozen=True)
@@ -36,19 +40,19 @@ class TrainSpec:
     """Everything that determines a training run (one variant of the experiment)."""
 
     model: ModelSpec
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    loss: str = "bce"
-    focal_gamma: float = 2.0
-    oversample: bool = False
-    early_stopping: bool = True
-    patience: int = 15
-    lr_scheduler: str = "plateau"
-    scheduler_factor: float = 0.3
-    scheduler_patience: int = 5
-    min_lr: float = 1e-5
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    loss: str
+    focal_gamma: float
+    oversample: bool
+    early_stopping: bool
+    patience: int
+    lr_scheduler: str
+    scheduler_factor: float
+    scheduler_patience: int
+    min_lr: float
 
     def fingerprint(self) -> str:
         """Stable hash of the spec, stored in checkpoints so a changed spec never resumes."""

@@ -3,14 +3,16 @@ restore, ReduceLROnPlateau, class-imbalance remedies, and resumable checkpoints.
 
 Resuming from a checkpoint reproduces an uninterrupted run exactly on CPU: model,
 optimizer, scheduler, early-stopping state, history and both random generators are saved
-at the end of each checkpointed epoch.
+at the end of each checkpointed epoch. A checkpoint is bound to the spec, the seed and the
+data (graphs and split) it was written for; any other run ignores it.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +28,12 @@ from medlab.gnn.models import MoleculeGNN
 from medlab.gnn.spec import TrainSpec
 from medlab.io import atomic_path
 from medlab.losses import build_loss
+from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 
 log = logging.getLogger(__name__)
 
-
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss."""
+# bumped whenever the checkpoint layout changes, so an older checkpoint is never loaded
+CHECKPOINT_FORMAT = 2
 
 
 @dataclass
@@ -90,16 +92,28 @@ def train_gnn(
     checkpoint_path: str | Path | None = None,
     checkpoint_every: int = 5,
     stop_after_epochs: int | None = None,
+    data_fingerprint: str | None = None,
 ) -> TrainResult:
     """Train one model on ``dataset[split['train']]``, selecting on ``split['val']``.
 
-    ``dataset`` is indexable by a list of indices (a :class:`MoleculeGraphs`).
+    ``dataset`` is a :class:`MoleculeGraphs`. A checkpoint at ``checkpoint_path`` is
+    resumed only when it was written for the same spec, seed and data; otherwise it is
+    ignored (the log says why) and training starts afresh. ``data_fingerprint`` identifies
+    the data; by default :func:`training_data_fingerprint` of ``dataset`` and ``split``
+    (a caller holding the input files may pass ``medlab.io.fingerprint_files`` of them).
     ``stop_after_epochs`` ends the loop early without finishing (used to simulate a killed
     job in tests). Raises :class:`NonFiniteLossError` on a NaN/inf loss; the last good
     checkpoint stays on disk.
     """
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    if data_fingerprint is None:
+        data_fingerprint = training_data_fingerprint(dataset, split)
+    binding = {
+        "format": CHECKPOINT_FORMAT,
+        "fingerprint": spec.fingerprint(),
+        "seed": seed,
+        "data": data_fingerprint,
+    }
+    generator = seed_everything(seed)
     train_graphs, val_graphs = dataset[split["train"]], dataset[split["val"]]
     train_labels = torch.stack([g.y[0] for g in train_graphs])
     val_labels = np.array([float(g.y[0]) for g in val_graphs])
@@ -119,18 +133,14 @@ def train_gnn(
     pos_weight = torch.tensor((len(train_labels) - positives) / max(positives, 1.0), device=device)
     loss_fn = build_loss(spec.loss, pos_weight=pos_weight, gamma=spec.focal_gamma)
 
-    state = {
-        "epoch": 0,
-        "history": [],
-        "best_auroc": -math.inf,
-        "best_epoch": 0,
-        "best_state": None,
-        "bad_epochs": 0,
-    }
+    # selection on validation AUROC: strictly better epochs only, so ties keep the earlier one
+    stopper = EarlyStopping(patience=spec.patience if spec.early_stopping else None)
+    state = {"epoch": 0, "history": []}
     resumed_from = 0
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         saved = torch.load(checkpoint_path, weights_only=False)
-        if saved.get("fingerprint") == spec.fingerprint() and saved.get("seed") == seed:
+        mismatch = _checkpoint_mismatch(saved, binding)
+        if mismatch is None:
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             if scheduler is not None:
@@ -138,10 +148,11 @@ def train_gnn(
             torch.set_rng_state(saved["torch_rng"])
             generator.set_state(saved["generator"])
             state = saved["state"]
+            stopper.load_state_dict(saved["early_stopping"])
             resumed_from = state["epoch"]
             log.info("resumed from checkpoint %s at epoch %d", checkpoint_path, resumed_from)
         else:
-            log.info("ignoring checkpoint %s: it belongs to another spec or seed", checkpoint_path)
+            log.info("ignoring checkpoint %s: %s; training from scratch", checkpoint_path, mismatch)
 
     loader = _train_loader(train_graphs, train_labels, spec, generator)
     stopped_early = False
@@ -166,11 +177,7 @@ def train_gnn(
                 "seconds": time.perf_counter() - started,
             }
         )
-        if val_auroc > state["best_auroc"]:
-            state.update(best_auroc=val_auroc, best_epoch=epoch, bad_epochs=0)
-            state["best_state"] = copy.deepcopy(model.state_dict())
-        else:
-            state["bad_epochs"] += 1
+        stopper.update(epoch, val_auroc, model)
         state["epoch"] = epoch
         log.info(
             "epoch %d: train_loss %.4f val_auroc %.4f val_pr_auc %.4f lr %.2e",
@@ -180,25 +187,25 @@ def train_gnn(
             val_prauc,
             lr,
         )
-        if spec.early_stopping and state["bad_epochs"] >= spec.patience:
+        if stopper.should_stop:
             stopped_early = True
             log.info(
                 "early stopping at epoch %d; best epoch %d (val AUROC %.4f)",
                 epoch,
-                state["best_epoch"],
-                state["best_auroc"],
+                stopper.best_epoch,
+                stopper.best_score,
             )
         if checkpoint_path is not None and (epoch % checkpoint_every == 0 or stopped_early):
             _save_checkpoint(
-                checkpoint_path, model, optimizer, scheduler, generator, state, spec, seed
+                checkpoint_path, binding, model, optimizer, scheduler, generator, state, stopper
             )
         if stopped_early:
             break
     return TrainResult(
         history=pd.DataFrame(state["history"]),
-        best_state=state["best_state"],
+        best_state=stopper.best_state,
         final_state=copy.deepcopy(model.state_dict()),
-        best_epoch=state["best_epoch"],
+        best_epoch=stopper.best_epoch,
         stopped_early=stopped_early,
         resumed_from_epoch=resumed_from,
     )
@@ -223,17 +230,63 @@ def _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch: int) -> f
 
 
 def _save_checkpoint(
-    path, model, optimizer, scheduler, generator, state, spec: TrainSpec, seed: int
+    path,
+    binding: dict,
+    model,
+    optimizer,
+    scheduler,
+    generator,
+    state: dict,
+    stopper: EarlyStopping,
 ) -> None:
     payload = {
-        "fingerprint": spec.fingerprint(),
-        "seed": seed,
+        **binding,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "torch_rng": torch.get_rng_state(),
         "generator": generator.get_state(),
         "state": state,
+        "early_stopping": stopper.state_dict(),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
+
+
+# what each binding key of a checkpoint means, for the log line when it does not match
+_BINDING_NAMES = {
+    "format": "it has an older checkpoint layout",
+    "fingerprint": "it was written for another training spec",
+    "seed": "it was written for another seed",
+    "data": "it was written for other data (the graphs or the split changed)",
+}
+
+
+def _checkpoint_mismatch(saved: dict, binding: dict) -> str | None:
+    """Why ``saved`` cannot be resumed under ``binding`` (all reasons), or None when it can."""
+    reasons = [_BINDING_NAMES[key] for key, value in binding.items() if saved.get(key) != value]
+    return "; ".join(reasons) or None
+
+
+def training_data_fingerprint(dataset, split: dict[str, list[int]]) -> str:
+    """Hex SHA-256 of what a run trains and selects on: every tensor of ``dataset`` (a
+    :class:`MoleculeGraphs`: the collated graphs and their slices) and the split indices.
+
+    Hashing the loaded tensors instead of the file binds a checkpoint to the molecules
+    themselves, whatever file they were read from; it takes well under a second for B3DB.
+    """
+    digest = hashlib.sha256()
+    stored = {**dataset._data.to_dict(), **{f"slices.{k}": v for k, v in dataset.slices.items()}}
+    for key in sorted(stored):
+        value = stored[key]
+        digest.update(key.encode())
+        if isinstance(value, torch.Tensor):
+            tensor = value.detach().cpu().contiguous()
+            digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+            digest.update(tensor.numpy().tobytes())
+        else:
+            digest.update(repr(value).encode())
+    digest.update(
+        json.dumps({k: list(map(int, v)) for k, v in split.items()}, sort_keys=True).encode()
+    )
+    return digest.hexdigest()

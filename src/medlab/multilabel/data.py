@@ -13,6 +13,7 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+from sklearn.preprocessing import MultiLabelBinarizer
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,22 @@ def clean_table(
 
 
 def label_matrix(table: pd.DataFrame, label_set: list[str]) -> np.ndarray:
-    """(rows, labels) 0/1 matrix in ``label_set`` order."""
-    index = {label: i for i, label in enumerate(label_set)}
-    matrix = np.zeros((len(table), len(label_set)), dtype=np.int64)
+    """(rows, labels) 0/1 int64 matrix in ``label_set`` order.
+
+    Raises ValueError naming the first row whose labels are outside ``label_set``
+    (:func:`clean_table` drops such rows).
+    """
+    known = set(label_set)
     for row, labels in enumerate(table["labels"]):
-        for label in labels:
-            matrix[row, index[label]] = 1
-    return matrix
+        unknown = sorted(set(labels) - known)
+        if unknown:
+            where = f"row {row}" + (f" (id {table['id'].iloc[row]!r})" if "id" in table else "")
+            raise ValueError(
+                f"{where}: labels {unknown} are not in the label set {label_set}; "
+                "clean the table first (clean_table drops such rows)"
+            )
+    binarizer = MultiLabelBinarizer(classes=label_set)
+    return binarizer.fit_transform(table["labels"]).astype(np.int64)
 
 
 def stratified_split(
@@ -120,7 +130,20 @@ NO_HALLMARK = "none"
 
 
 def _hallmarks_records(path):
-    """(pmid, text, raw label text) per abstract of the Hallmarks of Cancer archive, by PMID."""
+    """(pmid, text, raw label text) per abstract of the Hallmarks of Cancer archive, by PMID.
+
+    Raises ValueError naming the archive when it or one of its members is damaged.
+    """
+    try:
+        yield from _archive_records(path)
+    except (zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(
+            f"{path}: not a readable ZIP archive ({error}); it is a cached download: delete it "
+            "(and its .provenance.json) and rerun to fetch it again"
+        ) from error
+
+
+def _archive_records(path):
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         texts = {

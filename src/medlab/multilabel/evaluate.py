@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, multilabel_confusion_matrix, roc_auc_score
 
 from medlab.multilabel.metrics import (
     apply_calibrators,
@@ -67,7 +67,13 @@ def evaluate_predictions(
 def per_class_table(
     labels: np.ndarray, probs: np.ndarray, tuned: np.ndarray, label_set: list[str]
 ) -> pd.DataFrame:
-    """Per label: support, ROC-AUC, AP, and the confusion matrix and F1 at 0.5 and at its tuned threshold."""
+    """Per label: support, ROC-AUC, AP, and the confusion matrix and F1 at 0.5 and at its
+    tuned threshold. ``labels``/``probs`` are (examples, labels); ``tuned`` is (labels,)."""
+    # (labels, 2, 2) confusion matrices [[tn, fp], [fn, tp]] per setting
+    confusion = {
+        name: multilabel_confusion_matrix(labels, (probs >= threshold).astype(int))
+        for name, threshold in (("0.5", 0.5), ("tuned", tuned))
+    }
     rows = []
     for j, label in enumerate(label_set):
         y, p = labels[:, j], probs[:, j]
@@ -79,10 +85,8 @@ def per_class_table(
             "average_precision": float(average_precision_score(y, p)) if defined else float("nan"),
             "threshold": float(tuned[j]),
         }
-        for name, threshold in (("0.5", 0.5), ("tuned", tuned[j])):
-            predicted = p >= threshold
-            tp, fp = int((predicted & (y == 1)).sum()), int((predicted & (y == 0)).sum())
-            fn, tn = int((~predicted & (y == 1)).sum()), int((~predicted & (y == 0)).sum())
+        for name, matrices in confusion.items():
+            (tn, fp), (fn, tp) = matrices[j].tolist()
             f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
             row.update(
                 {

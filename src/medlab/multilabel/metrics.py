@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     average_precision_score,
     f1_score,
@@ -14,7 +11,11 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from medlab.metrics import best_f1_threshold, expected_calibration_error  # noqa: F401 (re-exported)
+from medlab.metrics import (  # noqa: F401 (best_f1_threshold, expected_calibration_error re-exported)
+    PlattScaler,
+    best_f1_threshold,
+    expected_calibration_error,
+)
 
 
 def defined_labels(labels: np.ndarray) -> np.ndarray:
@@ -85,36 +86,31 @@ def global_threshold(labels: np.ndarray, probs: np.ndarray, grid=THRESHOLD_GRID)
 
 
 def fit_calibrators(labels: np.ndarray, probs: np.ndarray, method: str) -> list:
-    """One calibrator per label (``platt`` or ``isotonic``), None where a label is single-class."""
+    """One calibrator per label (``platt`` or ``isotonic``), None where a label is single-class.
+
+    ``labels`` and ``probs`` are (examples, labels) validation arrays.
+    """
+    if method not in ("platt", "isotonic"):
+        raise ValueError(f"unknown calibration {method!r}; expected platt or isotonic")
     calibrators = []
     for j in range(labels.shape[1]):
         if len(np.unique(labels[:, j])) < 2:
             calibrators.append(None)
         elif method == "platt":
-            calibrators.append(LogisticRegression().fit(_logit(probs[:, j])[:, None], labels[:, j]))
-        elif method == "isotonic":
+            calibrators.append(PlattScaler(logit_input=True).fit(probs[:, j], labels[:, j]))
+        else:
             calibrators.append(
                 IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
                     probs[:, j], labels[:, j]
                 )
             )
-        else:
-            raise ValueError(f"unknown calibration {method!r}; expected platt or isotonic")
     return calibrators
 
 
 def apply_calibrators(calibrators: list, probs: np.ndarray) -> np.ndarray:
+    """(examples, labels) probabilities mapped label by label; a None calibrator keeps its column."""
     out = probs.copy()
     for j, calibrator in enumerate(calibrators):
-        if isinstance(calibrator, LogisticRegression):
-            out[:, j] = calibrator.predict_proba(_logit(probs[:, j])[:, None])[:, 1]
-        elif calibrator is not None:
+        if calibrator is not None:
             out[:, j] = calibrator.predict(probs[:, j])
     return out
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return np.log(p / (1 - p))

@@ -8,7 +8,6 @@ loss of every step and validation metrics, examples/s and peak memory of every e
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import resource
@@ -23,31 +22,37 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from medlab.io import atomic_path
 from medlab.losses import build_loss
 from medlab.multilabel.metrics import ranking_and_threshold_metrics
+from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 
 log = logging.getLogger(__name__)
 
 
-class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite."""
+# weighted BCE: a label with fewer positives than 1 in 100 examples is weighted as if it had 1
+MAX_POS_WEIGHT = 100.0
 
 
 @dataclass(frozen=True)
 class FineTuneSpec:
+    """The options of one fine-tuning run (one grid cell).
+
+    No field has a default: they come from the config (``multilabel.training`` plus the
+    grid cell), whose defaults live in schemas/config.schema.yaml only.
+    """
+
     batch_size: int
     lr: float
-    loss: str = "bce"
-    epochs: int = 3
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    layer_lr_decay: float = 1.0
-    early_stopping_metric: str = "macro_f1"
-    patience: int = 2
-    oversample: bool = False
-    focal_gamma: float = 2.0
-    max_pos_weight: float = 100.0
+    loss: str
+    epochs: int
+    warmup_ratio: float
+    weight_decay: float
+    max_grad_norm: float
+    layer_lr_decay: float
+    early_stopping_metric: str
+    patience: int
+    oversample: bool
+    focal_gamma: float
     # batches of similar length: with padding trimmed per batch, long-tailed texts cost less
-    group_by_length: bool = True
+    group_by_length: bool
 
 
 @dataclass
@@ -185,15 +190,14 @@ def fine_tune(
     :class:`NonFiniteLossError` on a NaN/inf loss; the best weights so far are then on
     disk at ``checkpoint_path``.
     """
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seed_everything(seed)
     train_labels = train_ds[:]["labels"].numpy()
     if validation_view is None:
         val_labels = val_ds[:]["labels"].numpy()
         validation_view = lambda probabilities: (val_labels, probabilities)  # noqa: E731
     positives = train_labels.sum(0)
     pos_weight = torch.tensor(
-        ((len(train_labels) - positives) / positives.clip(min=1)).clip(max=spec.max_pos_weight),
+        ((len(train_labels) - positives) / positives.clip(min=1)).clip(max=MAX_POS_WEIGHT),
         dtype=torch.float32,
         device=device,
     )
@@ -226,12 +230,8 @@ def fine_tune(
     )
     model.to(device)
     steps, epochs = [], []
-    best_score, best_epoch, best_state, bad_epochs = (
-        -math.inf,
-        0,
-        copy.deepcopy(model.state_dict()),
-        0,
-    )
+    # higher is better for every selectable metric; ties keep the earlier epoch
+    stopper = EarlyStopping(patience=spec.patience)
     for epoch in range(1, spec.epochs + 1):
         model.train()
         started, seen = time.perf_counter(), 0
@@ -242,7 +242,8 @@ def fine_tune(
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"epoch {epoch}, step {len(steps) + 1}: loss is {loss.item()}; stopped. "
-                    f"Last good weights (epoch {best_epoch}): {checkpoint_path or 'not saved'}"
+                    f"Last good weights (epoch {stopper.best_epoch}): "
+                    f"{checkpoint_path or 'not saved'}"
                 )
             optimizer.zero_grad()
             loss.backward()
@@ -281,24 +282,17 @@ def fine_tune(
             score,
             seen / seconds,
         )
-        if math.isfinite(score):
-            improved = score > best_score
-        else:
-            # no label has both classes in validation: nothing to select on; the latest
-            # weights count as best until an epoch with a defined score appears
+        if not math.isfinite(score):
+            # no label has both classes in validation: nothing to select on; the tracker
+            # counts the latest weights as best until an epoch with a defined score appears
             log.warning("validation %s is undefined at epoch %d", spec.early_stopping_metric, epoch)
-            improved = best_score == -math.inf
-        if improved:
-            best_score = score if math.isfinite(score) else -math.inf
-            best_epoch, bad_epochs = epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-            if checkpoint_path is not None:
-                with atomic_path(checkpoint_path) as tmp:
-                    torch.save(best_state, tmp)
-        else:
-            bad_epochs += 1
-            if bad_epochs >= spec.patience:
-                log.info("early stopping after epoch %d; best epoch %d", epoch, best_epoch)
-                break
-    model.load_state_dict(best_state)
-    return FineTuneResult(pd.DataFrame(steps), pd.DataFrame(epochs), best_epoch, best_state)
+        if stopper.update(epoch, score, model) and checkpoint_path is not None:
+            with atomic_path(checkpoint_path) as tmp:
+                torch.save(stopper.best_state, tmp)
+        if stopper.should_stop:
+            log.info("early stopping after epoch %d; best epoch %d", epoch, stopper.best_epoch)
+            break
+    stopper.restore(model)
+    return FineTuneResult(
+        pd.DataFrame(steps), pd.DataFrame(epochs), stopper.best_epoch, stopper.best_state
+    )

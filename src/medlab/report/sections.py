@@ -41,8 +41,12 @@ def _mean_std(frame: pd.DataFrame, metric: str) -> pd.Series:
     )
 
 
-def gnn_section(files: dict) -> dict:
-    """Experiment 1 from the GNN summary files (keys as in rules/common.smk get_gnn_summary_files)."""
+def gnn_section(files: dict, comparisons_config: dict[str, list[str]] | None = None) -> dict:
+    """Experiment 1 from the GNN summary files (keys as in rules/common.smk get_gnn_summary_files).
+
+    ``comparisons_config`` is ``gnn.comparisons``; with it, a comparison that ran fewer
+    than two of its variants names the ones to add to ``gnn.run_variants``.
+    """
     variants, runs, comparisons, dropped, datasets = _read_tables(
         files, "variants", "runs", "comparisons", "dropped", "datasets"
     )
@@ -88,19 +92,12 @@ def gnn_section(files: dict) -> dict:
             "Test set, reported checkpoint, first seed.",
         ),
     ]
-    for name, part in comparisons.groupby("comparison", sort=False):
-        table = part[["dataset", "split", "variant", "n_seeds"]].copy()
-        table["test ROC-AUC"] = _mean_std(part, "test_roc_auc")
-        table["test PR-AUC"] = _mean_std(part, "test_pr_auc")
-        table["MCC @0.5"] = _mean_std(part, "mcc_at_0.5")
-        table["collapse gap"] = part["collapse_gap_mean"]
-        blocks.append(
-            _table_block(
-                f"Comparison: {name}", table, "mean ± std over seeds", best={"collapse gap": "min"}
-            )
-        )
+    blocks += _comparison_blocks(comparisons, comparisons_config)
     dropped_caption = (
-        f"{len(dropped)} row(s) dropped in total." if len(dropped) else "No row was dropped."
+        f"{len(dropped)} row(s) dropped in total; rows are numbered as 1-based data rows of the "
+        "dataset's file (header excluded)."
+        if len(dropped)
+        else "No row was dropped."
     )
     blocks.append(
         _table_block(
@@ -119,6 +116,41 @@ def gnn_section(files: dict) -> dict:
         "findings": findings,
         "blocks": blocks,
     }
+
+
+def _comparison_blocks(
+    comparisons: pd.DataFrame, configured: dict[str, list[str]] | None
+) -> list[dict]:
+    """One table per comparison that ran at least two variants; a note for the others."""
+    ran = {name: part for name, part in comparisons.groupby("comparison", sort=False)}
+    names = list(configured) if configured else list(ran)
+    blocks, omitted = [], []
+    for name in names:
+        part = ran.get(name, comparisons.iloc[0:0])
+        present = list(dict.fromkeys(part["variant"]))
+        if len(present) < 2:
+            missing = [v for v in (configured or {}).get(name, []) if v not in present]
+            enable = (
+                f"add {', '.join(missing)} to gnn.run_variants" if missing else "run more variants"
+            )
+            omitted.append(f"{name} (ran: {', '.join(present) or 'none'}; {enable})")
+            continue
+        table = part[["dataset", "split", "variant", "n_seeds"]].copy()
+        table["test ROC-AUC"] = _mean_std(part, "test_roc_auc")
+        table["test PR-AUC"] = _mean_std(part, "test_pr_auc")
+        table["MCC @0.5"] = _mean_std(part, "mcc_at_0.5")
+        table["collapse gap"] = part["collapse_gap_mean"]
+        blocks.append(
+            _table_block(
+                f"Comparison: {name}", table, "mean ± std over seeds", best={"collapse gap": "min"}
+            )
+        )
+    if omitted:
+        note = pd.DataFrame({"comparison omitted (fewer than two variants ran)": omitted})
+        blocks.append(
+            _table_block("Comparisons not shown", note, "A comparison needs two variants or more.")
+        )
+    return blocks
 
 
 def _gnn_findings(variants: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
@@ -403,13 +435,27 @@ def multilabel_section(files: dict, unit: str = "document") -> dict:
     return {
         "id": "multilabel",
         "title": "Experiment 4 — Imbalanced multi-label fine-tuning",
-        "question": "With one label on > 90% of examples, which batch size, learning rate and loss work, and do "
-        "validation-tuned thresholds and calibration rescue the minority labels without wrecking micro-F1?",
-        "original": "RoBERTa, 8 labels, 'healthy' 92.5%: best batch 64 / lr 3e-5 with micro-F1 0.8509 but macro-F1 0.1203; "
-        "threshold tuning raised macro-F1 by 52% but dropped micro-F1 to 0.30.",
+        "question": f"{label_balance(prevalence)}: which batch size, learning rate and loss work, and do "
+        "validation-tuned thresholds and calibration rescue the rarer labels without wrecking micro-F1?",
+        "original": "On its synthetic clinical notes (RoBERTa, 8 labels, 'healthy' on 92.5% of notes): best batch "
+        "64 / lr 3e-5 with micro-F1 0.8509 but macro-F1 0.1203; threshold tuning raised macro-F1 by 52% but "
+        "dropped micro-F1 to 0.30.",
         "findings": findings,
         "blocks": blocks,
     }
+
+
+def label_balance(prevalence: pd.DataFrame) -> str:
+    """The label balance of this run's data in words, from the prevalence table.
+
+    E.g. "8 labels, from 'healthy' on 90.8% of examples down to 'pneumonia' on 0.83%".
+    """
+    ranked = prevalence.sort_values("prevalence", ascending=False)
+    top, rare = ranked.iloc[0], ranked.iloc[-1]
+    return (
+        f"{len(ranked)} labels, from {top['label']!r} on {top['prevalence']:.1%} of examples "
+        f"down to {rare['label']!r} on {rare['prevalence']:.2%}"
+    )
 
 
 def rag_section(files: dict) -> dict:
@@ -515,13 +561,8 @@ def rag_section(files: dict) -> dict:
         ("retriever_epochs", "Retriever fine-tuning"),
     ):
         if key in files:
-            blocks.append(
-                _table_block(
-                    title,
-                    pd.read_csv(files[key], sep="\t"),
-                    "Per epoch; dev scores read the gold passage.",
-                )
-            )
+            epochs = pd.read_csv(files[key], sep="\t")
+            blocks.append(_table_block(title, epochs, epochs_caption(epochs)))
     return {
         "id": "rag",
         "title": "Experiment 3 — Retrieval-augmented QA over health papers",
@@ -533,6 +574,17 @@ def rag_section(files: dict) -> dict:
         "findings": _rag_findings(original, readers, stability, perturbation),
         "blocks": blocks,
     }
+
+
+def epochs_caption(epochs: pd.DataFrame) -> str:
+    """Caption of a per-epoch fine-tuning table, naming only what its columns hold."""
+    parts = ["Per epoch: mean training loss"]
+    if any(column.startswith("dev_") for column in epochs.columns):
+        parts.append("dev scores, which read the gold passage")
+    if "hard_negatives" in epochs.columns:
+        parts.append("whether a BM25 hard negative joined each pair")
+    parts.append("seconds and throughput")
+    return "; ".join(parts) + "."
 
 
 def _rag_findings(

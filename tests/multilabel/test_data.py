@@ -1,0 +1,17 @@
+import pandas as pd
+import pytest
+
+from medlab.multilabel.data import label_matrix
+
+
+def test_label_matrix_follows_the_label_set_order():
+    table = pd.DataFrame({"id": ["x", "y", "z"], "labels": [["b"], ["a", "c"], []]})
+    matrix = label_matrix(table, ["c", "b", "a"])
+    assert matrix.tolist() == [[0, 1, 0], [1, 0, 1], [0, 0, 0]]
+    assert matrix.dtype == "int64"
+
+
+def test_label_matrix_names_the_row_with_an_unknown_label():
+    table = pd.DataFrame({"id": ["x", "y"], "labels": [["a"], ["a", "ghost"]]})
+    with pytest.raises(ValueError, match=r"row 1 \(id 'y'\): labels \['ghost'\]"):
+        label_matrix(table, ["a", "b"])
