@@ -4,12 +4,14 @@ given, and the aggregation reads runs and datasets given as explicit file record
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 from test_gnn_training import NEGATIVE, POSITIVE
 
+from medlab.config import gnn_variant_spec, load_config
 from medlab.gnn.aggregate import DatasetFiles, RunFiles, SummaryPaths, aggregate
 from medlab.gnn.evaluate import evaluate_run
 from medlab.gnn.featurize import MoleculeGraphs, TableSpec, featurize_table, save_graphs
@@ -17,7 +19,12 @@ from medlab.gnn.runner import run_training
 from medlab.gnn.splits import random_split
 from medlab.io import write_json
 
-SPEC = {"arch": "gcn", "hidden": 8, "layers": 1, "epochs": 2, "batch_size": 16, "patience": 5}
+ROOT = Path(__file__).resolve().parents[2]
+# the default preset's gcn variant, made small
+SPEC = {
+    **gnn_variant_spec(load_config(ROOT), "gcn"),
+    **{"hidden": 8, "layers": 1, "epochs": 2, "batch_size": 16},
+}
 
 
 @pytest.fixture(scope="module")
