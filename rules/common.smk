@@ -83,6 +83,8 @@ def declare_benchmarks(experiment, rule, job_wildcards):
     ``rule`` is ``rules.<name>`` (declared after the rule); its ``benchmark:`` pattern is
     filled in with each dict ``job_wildcards()`` returns, one per job this configuration runs.
     ``job_wildcards`` is called only when ``experiment`` is enabled, as the report rule is parsed.
+    A rule file declares each benchmarked rule right after it, for example
+        declare_benchmarks("gnn", rules.gnn_train, get_gnn_runs)
     """
     BENCHMARKED_RULES[rule.rule.name] = (experiment, rule, job_wildcards)
 
