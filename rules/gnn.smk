@@ -110,9 +110,9 @@ rule gnn_evaluate:
 
 rule gnn_aggregate:
     input:
-        metrics=get_gnn_run_files("metrics.json"),
-        histories=get_gnn_run_files("history.tsv"),
-        predictions=get_gnn_run_files("predictions.tsv"),
+        metrics=format_paths(rules.gnn_evaluate.output.metrics, get_gnn_runs()),
+        histories=format_paths(rules.gnn_train.output.history, get_gnn_runs()),
+        predictions=format_paths(rules.gnn_train.output.predictions, get_gnn_runs()),
         featurize=format_paths(rules.gnn_featurize.output.summary, get_gnn_datasets()),
         dropped=format_paths(rules.gnn_featurize.output.dropped, get_gnn_datasets()),
     output:

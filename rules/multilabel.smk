@@ -134,10 +134,10 @@ rule multilabel_evaluate:
 
 rule multilabel_aggregate:
     input:
-        metrics=get_multilabel_run_files("metrics.json"),
-        summaries=get_multilabel_run_files("summary.json"),
-        steps=get_multilabel_run_files("steps.tsv"),
-        per_class=get_multilabel_run_files("per_class.tsv"),
+        metrics=format_paths(rules.multilabel_evaluate.output.metrics, get_multilabel_cell_wildcards()),
+        summaries=format_paths(rules.multilabel_train.output.summary, get_multilabel_cell_wildcards()),
+        steps=format_paths(rules.multilabel_train.output.steps, get_multilabel_cell_wildcards()),
+        per_class=format_paths(rules.multilabel_evaluate.output.per_class, get_multilabel_cell_wildcards()),
     output:
         **get_multilabel_report_outputs(),
     params:

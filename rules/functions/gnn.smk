@@ -24,10 +24,6 @@ def get_gnn_runs():
     ]
 
 
-def get_gnn_run_files(kind):
-    return [f"results/gnn/{r['dataset']}/{r['split']}/{r['variant']}/seed{r['seed']}/{kind}" for r in get_gnn_runs()]
-
-
 def get_gnn_summary_files():
     return {
         "runs": "results/gnn/summary/runs.tsv",

@@ -31,15 +31,12 @@ def get_multilabel_cells():
 
 
 def get_multilabel_cell_wildcards():
-    """One dict of wildcard values per grid cell, as they appear in paths (lr as %g)."""
-    return [dict(cell, lr=f"{cell['lr']:g}") for cell in get_multilabel_cells()]
-
-
-def get_multilabel_run_files(kind):
-    return [
-        f"results/multilabel/{c['dataset']}/runs/bs{c['batch_size']}_lr{c['lr']}_{c['loss']}_seed{c['seed']}/{kind}"
-        for c in get_multilabel_cell_wildcards()
-    ]
+    """One dict of wildcard values per grid cell, as they appear in paths (lr as %g): those of
+    the training rule, and ``cell``, the name of the run directory the training rule writes
+    (the evaluation rule's wildcard). Called once the training rule is defined."""
+    wildcards = [dict(cell, lr=f"{cell['lr']:g}") for cell in get_multilabel_cells()]
+    run_directory = rules.multilabel_train.output.summary
+    return [dict(w, cell=os.path.basename(os.path.dirname(run_directory.format(**w)))) for w in wildcards]
 
 
 def get_multilabel_summary_files():
