@@ -3,6 +3,9 @@
 # analyze -> statistics and figures. Outputs under results/attention/<model>/...
 
 
+include: "functions/attention.smk"
+
+
 rule attention_importance:
     input:
         sentences=config["attention"]["sentences"],
@@ -11,6 +14,7 @@ rule attention_importance:
     wildcard_constraints:
         model=get_constraint(config["attention"]["models"]),
     params:
+        code=script_code("attention_importance"),
         model=lambda wc: config["attention"]["models"][wc.model],
         max_length=config["attention"]["max_length"],
         max_sentences=config["attention"]["max_sentences"],
@@ -31,6 +35,9 @@ rule attention_importance:
         "../workflow_scripts/attention_importance.py"
 
 
+declare_benchmarks("attention", rules.attention_importance, get_attention_models)
+
+
 rule attention_pruning:
     input:
         sentences=config["attention"]["sentences"],
@@ -40,6 +47,7 @@ rule attention_pruning:
     wildcard_constraints:
         model=get_constraint(config["attention"]["models"]),
     params:
+        code=script_code("attention_pruning"),
         model=lambda wc: config["attention"]["models"][wc.model],
         max_length=config["attention"]["max_length"],
         max_sentences=config["attention"]["max_sentences"],
@@ -61,6 +69,9 @@ rule attention_pruning:
         "../workflow_scripts/attention_pruning.py"
 
 
+declare_benchmarks("attention", rules.attention_pruning, get_attention_models)
+
+
 rule attention_extract:
     input:
         unpack(get_attention_extract_inputs),
@@ -71,8 +82,9 @@ rule attention_extract:
         info="results/attention/{model}/conditions/{condition}/info.json",
     wildcard_constraints:
         model=get_constraint(config["attention"]["models"]),
-        condition="original|heads_disabled|positions_removed|both",
+        condition=get_constraint(config["attention"]["conditions"]),
     params:
+        code=script_code("attention_extract"),
         model=lambda wc: config["attention"]["models"][wc.model],
         disabled=get_attention_disabled_spec,
         max_length=config["attention"]["max_length"],
@@ -95,6 +107,9 @@ rule attention_extract:
         "../workflow_scripts/attention_extract.py"
 
 
+declare_benchmarks("attention", rules.attention_extract, get_attention_conditions)
+
+
 rule attention_cost:
     input:
         sentences=config["attention"]["sentences"],
@@ -104,6 +119,7 @@ rule attention_cost:
         model=get_constraint(config["attention"]["models"]),
         heads=r"\d+",
     params:
+        code=script_code("attention_cost"),
         model=lambda wc: config["attention"]["models"][wc.model],
         max_length=config["attention"]["max_length"],
         max_sentences=config["attention"]["max_sentences"],
@@ -126,12 +142,16 @@ rule attention_cost:
         "../workflow_scripts/attention_cost.py"
 
 
+declare_benchmarks("attention", rules.attention_cost, get_attention_cost_points)
+
+
 rule attention_analyze:
     input:
         unpack(get_attention_analyze_inputs),
     output:
         **get_attention_report_outputs(),
     params:
+        code=script_code("attention_analyze"),
         models=list(config["attention"]["models"]),
         conditions=config["attention"]["conditions"],
         heatmap_layer=config["attention"]["heatmap_layer"],

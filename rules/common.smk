@@ -1,10 +1,12 @@
-# Helpers, semantic config checks and input functions (get_*) shared by all rule files.
-# The schema (validated in the Snakefile) checks types and ranges; the checks here need
-# several keys at once and name the offending key before any job runs.
+# Config helpers and semantic config checks shared by all rule files; each experiment's
+# rule file holds its own input functions and output lists. The schema (validated in the
+# Snakefile) checks types and ranges; the checks here need several keys at once and name
+# the offending key before any job runs.
 import os
 import re
 
 from medlab.config import check_config, gnn_variant_spec, rag_base_retrievers
+from medlab.provenance import code_fingerprint
 
 check_config(config)
 
@@ -36,12 +38,6 @@ def get_provenance_files():
     return [f"{get_dataset_file(name)}.provenance.json" for name in get_used_datasets()]
 
 
-def get_constraint(names):
-    """A wildcard constraint matching exactly the given names (never the empty string)."""
-    escaped = [re.escape(name) for name in names]
-    return "|".join(escaped) if escaped else "(?!)"
-
-
 def get_used_datasets():
     used = set()
     if is_enabled("gnn"):
@@ -53,237 +49,53 @@ def get_used_datasets():
     return sorted(used)
 
 
-# ---- GNN --------------------------------------------------------------------------
+def script_code(name):
+    """Fingerprint of the code workflow_scripts/<name>.py runs, library modules included.
+
+    Passed as the ``code`` param of every script rule, so a logic edit in the library
+    reruns the rules whose scripts import it (Snakemake tracks only the script file itself);
+    comment and docstring edits rerun nothing.
+    """
+    return code_fingerprint(os.path.join(workflow.basedir, "workflow_scripts", f"{name}.py"))
 
 
-def get_gnn_table(wildcards):
-    return get_dataset_file(wildcards.dataset)
+def get_constraint(names):
+    """A wildcard constraint matching exactly the given names (never the empty string)."""
+    escaped = [re.escape(name) for name in names]
+    return "|".join(escaped) if escaped else "(?!)"
 
 
-def get_gnn_variant(wildcards):
-    """The full training spec of a variant: gnn.defaults overridden by gnn.variants.<name>."""
-    return gnn_variant_spec(config, wildcards.variant)
+def format_paths(pattern, wildcard_sets):
+    """``pattern`` (a rule's output, log or benchmark pattern) filled in for each dict of
+    wildcard values."""
+    return [pattern.format(**wildcards) for wildcards in wildcard_sets]
 
 
-def get_gnn_runs():
-    """(dataset, split, variant, seed) of every training run the config asks for."""
-    gnn = config["gnn"]
-    return [
-        dict(dataset=d, split=s, variant=v, seed=seed)
-        for d in gnn["datasets"]
-        for s in gnn["splits"]
-        for v in gnn["run_variants"]
-        for seed in gnn["seeds"]
-    ]
+# ---- benchmark files for the report's timing table ----------------------------------------
+
+# rule name -> (experiment, the rule, function returning its jobs' wildcard values)
+BENCHMARKED_RULES = {}
 
 
-def get_gnn_run_files(kind):
-    return [f"results/gnn/{r['dataset']}/{r['split']}/{r['variant']}/seed{r['seed']}/{kind}" for r in get_gnn_runs()]
+def declare_benchmarks(experiment, rule, job_wildcards):
+    """Put a rule's jobs in the report's timing table, read from the rule's own benchmark files.
 
-
-def get_gnn_summary_files():
-    return {
-        "runs": "results/gnn/summary/runs.tsv",
-        "variants": "results/gnn/summary/variants.tsv",
-        "comparisons": "results/gnn/summary/comparisons.tsv",
-        "curves": "results/gnn/summary/training_curves.png",
-        "roc_pr": "results/gnn/summary/roc_pr.png",
-        "dropped": "results/gnn/summary/dropped.tsv",
-        "datasets": "results/gnn/summary/datasets.tsv",
-    }
-
-
-def get_gnn_report_outputs():
-    """The GNN summary files, with the key ones marked for `snakemake --report`."""
-    files = get_gnn_summary_files()
-    captions = {
-        "variants": "gnn_variants.rst",
-        "comparisons": "gnn_comparisons.rst",
-        "curves": "gnn_curves.rst",
-        "roc_pr": "gnn_roc_pr.rst",
-    }
-    for key, caption in captions.items():
-        files[key] = report(files[key], caption=f"../resources/captions/{caption}", category="Experiment 1: GNN")
-    return files
-
-
-# ---- attention ----------------------------------------------------------------------
-
-
-def get_attention_disabled_spec(wildcards):
-    """Heads to disable in this condition: none for original/positions_removed."""
-    if wildcards.condition in ("original", "positions_removed"):
-        return None
-    return config["attention"]["disabled_heads"]
-
-
-def _attention_needs_importance(condition):
-    spec = config["attention"]["disabled_heads"]
-    by_importance = not spec["heads"] and spec["policy"] != "random"
-    return by_importance and condition in ("heads_disabled", "both")
-
-
-def get_attention_extract_inputs(wildcards):
-    inputs = {"sentences": config["attention"]["sentences"]}
-    if _attention_needs_importance(wildcards.condition):
-        inputs["importance"] = f"results/attention/{wildcards.model}/importance.tsv"
-    return inputs
-
-
-def get_attention_analyze_inputs(wildcards):
-    models = list(config["attention"]["models"])
-    conditions = config["attention"]["conditions"]
-    return {
-        "heads": [f"results/attention/{m}/conditions/{c}/heads.parquet" for m in models for c in conditions],
-        "hidden": [f"results/attention/{m}/conditions/{c}/hidden.parquet" for m in models for c in conditions],
-        "maps": [f"results/attention/{m}/conditions/{c}/maps.npz" for m in models for c in conditions],
-        "info": [f"results/attention/{m}/conditions/{c}/info.json" for m in models for c in conditions],
-        "importance": [f"results/attention/{m}/importance.tsv" for m in models],
-        "curves": [f"results/attention/{m}/pruning_curves.tsv" for m in models],
-        "cost": [f"results/attention/{m}/cost/heads{h}.json" for m in models for h in config["attention"]["cost"]["heads_per_layer"]],
-        "cost_benchmarks": [f"benchmarks/attention/{m}/cost/heads{h}.tsv" for m in models for h in config["attention"]["cost"]["heads_per_layer"]],
-    }
-
-
-def get_attention_summary_files():
-    files = {
-        "summary": "results/attention/summary/conditions.tsv",
-        "tests": "results/attention/summary/wilcoxon_tests.tsv",
-        "importance": "results/attention/summary/importance.tsv",
-        "curves": "results/attention/summary/pruning_curves.tsv",
-        "tolerances": "results/attention/summary/pruning_tolerances.tsv",
-        "cost": "results/attention/summary/cost.tsv",
-        "inputs": "results/attention/summary/inputs.tsv",
-        "heatmaps": "results/attention/summary/heatmaps.png",
-        "distributions": "results/attention/summary/distributions.png",
-        "hidden_change": "results/attention/summary/hidden_change.png",
-        "pruning_plot": "results/attention/summary/pruning.png",
-        "cost_plot": "results/attention/summary/cost.png",
-    }
-    return files
-
-
-def get_attention_report_outputs():
-    files = get_attention_summary_files()
-    for key in ("heatmaps", "distributions", "hidden_change", "pruning_plot", "cost_plot", "tests"):
-        files[key] = report(files[key], caption=f"../resources/captions/attention_{key}.rst", category="Experiment 2: attention")
-    return files
-
-
-# ---- multi-label -------------------------------------------------------------------
-
-
-def get_multilabel_data_inputs(wildcards):
-    return {"archive": get_dataset_file("hoc")} if wildcards.dataset == "hoc" else {}
-
-
-def get_multilabel_tokens(wildcards):
-    settings = config["multilabel"]
-    return f"results/multilabel/{wildcards.dataset}/tokens/{settings['model']['name']}_len{settings['max_length']}_{settings['unit']}"
-
-
-def get_multilabel_unit_table(wildcards):
-    """The table a tokenized dataset is built from: documents, or their labelled sentences."""
-    name = "sentences" if wildcards.unit == "sentence" else "table"
-    return f"results/multilabel/{wildcards.dataset}/{name}.tsv"
-
-
-def get_multilabel_cells():
-    """One dict per grid cell (dataset, batch_size, lr, loss, seed), in a stable order."""
-    grid = config["multilabel"]["grid"]
-    return [
-        dict(dataset=config["multilabel"]["dataset"], batch_size=b, lr=lr, loss=loss, seed=seed)
-        for b in grid["batch_size"]
-        for lr in grid["lr"]
-        for loss in grid["loss"]
-        for seed in grid["seed"]
-    ]
-
-
-def get_multilabel_run_files(kind):
-    return [
-        f"results/multilabel/{c['dataset']}/runs/bs{c['batch_size']}_lr{c['lr']:g}_{c['loss']}_seed{c['seed']}/{kind}"
-        for c in get_multilabel_cells()
-    ]
-
-
-def get_multilabel_summary_files():
-    return {
-        "grid": "results/multilabel/summary/grid.tsv",
-        "thresholds": "results/multilabel/summary/thresholds.tsv",
-        "batch_sizes": "results/multilabel/summary/batch_sizes.tsv",
-        "losses": "results/multilabel/summary/losses.tsv",
-        "per_class": "results/multilabel/summary/per_class.tsv",
-        "heatmaps": "results/multilabel/summary/heatmaps.png",
-        "loss_curves": "results/multilabel/summary/loss_curves.png",
-    }
-
-
-def get_multilabel_report_outputs():
-    files = get_multilabel_summary_files()
-    for key in ("grid", "heatmaps", "loss_curves", "thresholds"):
-        files[key] = report(files[key], caption=f"../resources/captions/multilabel_{key}.rst", category="Experiment 4: multi-label")
-    return files
-
-
-def get_multilabel_report_inputs():
-    dataset = config["multilabel"]["dataset"]
-    return {
-        **{f"multilabel_{k}": v for k, v in get_multilabel_summary_files().items()},
-        "multilabel_prevalence": f"results/multilabel/{dataset}/prevalence.tsv",
-        "multilabel_dropped": f"results/multilabel/{dataset}/dropped.tsv",
-        "multilabel_cardinality": f"results/multilabel/{dataset}/cardinality.tsv",
-    }
-
-
-# ---- report -----------------------------------------------------------------------
+    ``rule`` is ``rules.<name>`` (declared after the rule); its ``benchmark:`` pattern is
+    filled in with each dict ``job_wildcards()`` returns, one per job this configuration runs.
+    ``job_wildcards`` is called only when ``experiment`` is enabled, as the report rule is parsed.
+    A rule file declares each benchmarked rule right after it, for example
+        declare_benchmarks("gnn", rules.gnn_train, get_gnn_runs)
+    """
+    BENCHMARKED_RULES[rule.rule.name] = (experiment, rule, job_wildcards)
 
 
 def get_benchmark_files():
-    """Benchmark files of this configuration's heavy jobs, by rule (for the report's timing table)."""
-    files = {}
-    if is_enabled("gnn"):
-        files["gnn_featurize"] = [f"benchmarks/gnn/{d}/featurize.tsv" for d in config["gnn"]["datasets"]]
-        files["gnn_train"] = [
-            f"benchmarks/gnn/{r['dataset']}/{r['split']}/{r['variant']}/seed{r['seed']}/train.tsv" for r in get_gnn_runs()
-        ]
-    if is_enabled("attention"):
-        models = list(config["attention"]["models"])
-        files["attention_importance"] = [f"benchmarks/attention/{m}/importance.tsv" for m in models]
-        files["attention_pruning"] = [f"benchmarks/attention/{m}/pruning.tsv" for m in models]
-        files["attention_extract"] = [
-            f"benchmarks/attention/{m}/conditions/{c}.tsv" for m in models for c in config["attention"]["conditions"]
-        ]
-        files["attention_cost"] = [
-            f"benchmarks/attention/{m}/cost/heads{h}.tsv" for m in models for h in config["attention"]["cost"]["heads_per_layer"]
-        ]
-    if is_enabled("rag"):
-        root = get_rag_dir().replace("results/", "benchmarks/", 1)
-        files["rag_index"] = [f"{root}/index_dense_{e}_{config['rag']['dense_index']}.tsv"
-                              for e in ("base", "finetuned") if ("dense" if e == "base" else "dense_finetuned") in rag_base_retrievers(config["rag"])]
-        files["rag_retrieve"] = [f"{root}/retrieve.tsv"]
-        files["rag_read"] = [f"{root}/read_{reader}.tsv" for reader in config["rag"]["readers"]]
-        if "rag_retriever_epochs" in get_rag_report_inputs():
-            files["rag_train_retriever"] = [f"{root}/train_retriever.tsv"]
-        if "rag_reader_epochs" in get_rag_report_inputs():
-            files["rag_train_reader"] = [f"{root}/train_reader.tsv"]
-    if is_enabled("multilabel"):
-        files["multilabel_train"] = [
-            f"benchmarks/multilabel/{c['dataset']}/runs/bs{c['batch_size']}_lr{c['lr']:g}_{c['loss']}_seed{c['seed']}.tsv"
-            for c in get_multilabel_cells()
-        ]
-    return files
+    """Benchmark files of the declared rules' jobs, by rule name (enabled experiments only)."""
+    # experiments in the report's order; rules within one in the order they were declared
+    by_experiment = sorted(BENCHMARKED_RULES.items(), key=lambda item: EXPERIMENTS.index(item[1][0]))
+    return {
+        name: format_paths(rule.benchmark, job_wildcards())
+        for name, (experiment, rule, job_wildcards) in by_experiment
+        if is_enabled(experiment)
+    }
 
-
-
-def get_report_inputs(wildcards):
-    inputs = {"provenance": get_provenance_files()}
-    if is_enabled("gnn"):
-        inputs.update({f"gnn_{k}": v for k, v in get_gnn_summary_files().items()})
-    if is_enabled("attention"):
-        inputs.update({f"attention_{k}": v for k, v in get_attention_summary_files().items()})
-    if is_enabled("rag"):
-        inputs.update(get_rag_report_inputs())
-    if is_enabled("multilabel"):
-        inputs.update(get_multilabel_report_inputs())
-    return inputs

@@ -15,6 +15,7 @@ rule data_download:
         dataset=get_constraint(config["datasets"]),
         filename=get_constraint(d["filename"] for d in config["datasets"].values()),
     params:
+        code=script_code("data_download"),
         url=lambda wc: config["datasets"][wc.dataset]["url"],
         sha256=lambda wc: config["datasets"][wc.dataset]["sha256"],
     log:
@@ -33,6 +34,7 @@ rule data_export_packaged:
         dataset=get_constraint(config["packaged_datasets"]),
         filename=get_constraint(map(get_packaged_filename, config["packaged_datasets"])),
     params:
+        code=script_code("data_export_packaged"),
         entry=lambda wc: config["packaged_datasets"][wc.dataset],
     log:
         "logs/data/{dataset}/{filename}.log",

@@ -3,6 +3,9 @@
 # -> evaluate -> aggregate. Outputs under results/gnn/<dataset>/...
 
 
+include: "functions/gnn.smk"
+
+
 rule gnn_featurize:
     input:
         table=get_gnn_table,
@@ -14,6 +17,7 @@ rule gnn_featurize:
         dropped="results/gnn/{dataset}/dropped.tsv",
         summary="results/gnn/{dataset}/featurize.json",
     params:
+        code=script_code("gnn_featurize"),
         table=lambda wc: config["gnn"]["tables"][wc.dataset],
         max_molecules=config["gnn"]["max_molecules"],
         subsample_seed=config["gnn"]["subsample_seed"],
@@ -27,6 +31,9 @@ rule gnn_featurize:
         "../workflow_scripts/gnn_featurize.py"
 
 
+declare_benchmarks("gnn", rules.gnn_featurize, get_gnn_datasets)
+
+
 rule gnn_split:
     input:
         molecules="results/gnn/{dataset}/molecules.csv",
@@ -34,9 +41,9 @@ rule gnn_split:
         split="results/gnn/{dataset}/splits/{split}_seed{seed}.json",
     wildcard_constraints:
         dataset=get_constraint(config["gnn"]["datasets"]),
-        split="random|scaffold",
-        variant=get_constraint(config["gnn"]["variants"]),
+        split=get_constraint(SPLIT_KINDS.names()),
     params:
+        code=script_code("gnn_split"),
         fractions=config["gnn"]["split_fractions"],
     log:
         "logs/gnn/{dataset}/splits/{split}_seed{seed}.log",
@@ -56,9 +63,10 @@ rule gnn_train:
         predictions="results/gnn/{dataset}/{split}/{variant}/seed{seed}/predictions.tsv",
     wildcard_constraints:
         dataset=get_constraint(config["gnn"]["datasets"]),
-        split="random|scaffold",
+        split=get_constraint(SPLIT_KINDS.names()),
         variant=get_constraint(config["gnn"]["variants"]),
     params:
+        code=script_code("gnn_train"),
         spec=get_gnn_variant,
         device=config["device"],
         checkpoint_every=config["gnn"]["checkpoint_every"],
@@ -80,6 +88,9 @@ rule gnn_train:
         "../workflow_scripts/gnn_train.py"
 
 
+declare_benchmarks("gnn", rules.gnn_train, get_gnn_runs)
+
+
 rule gnn_evaluate:
     input:
         history="results/gnn/{dataset}/{split}/{variant}/seed{seed}/history.tsv",
@@ -87,6 +98,7 @@ rule gnn_evaluate:
     output:
         metrics="results/gnn/{dataset}/{split}/{variant}/seed{seed}/metrics.json",
     params:
+        code=script_code("gnn_evaluate"),
         early_stopping=lambda wc: get_gnn_variant(wc)["early_stopping"],
     log:
         "logs/gnn/{dataset}/{split}/{variant}/seed{seed}/evaluate.log",
@@ -98,14 +110,15 @@ rule gnn_evaluate:
 
 rule gnn_aggregate:
     input:
-        metrics=get_gnn_run_files("metrics.json"),
-        histories=get_gnn_run_files("history.tsv"),
-        predictions=get_gnn_run_files("predictions.tsv"),
-        featurize=expand("results/gnn/{dataset}/featurize.json", dataset=config["gnn"]["datasets"]),
-        dropped=expand("results/gnn/{dataset}/dropped.tsv", dataset=config["gnn"]["datasets"]),
+        metrics=format_paths(rules.gnn_evaluate.output.metrics, get_gnn_runs()),
+        histories=format_paths(rules.gnn_train.output.history, get_gnn_runs()),
+        predictions=format_paths(rules.gnn_train.output.predictions, get_gnn_runs()),
+        featurize=format_paths(rules.gnn_featurize.output.summary, get_gnn_datasets()),
+        dropped=format_paths(rules.gnn_featurize.output.dropped, get_gnn_datasets()),
     output:
         **get_gnn_report_outputs(),
     params:
+        code=script_code("gnn_aggregate"),
         runs=get_gnn_runs(),
         variants=config["gnn"]["run_variants"],
         comparisons=config["gnn"]["comparisons"],

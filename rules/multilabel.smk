@@ -3,6 +3,9 @@
 # -> evaluate (thresholds and calibration fitted on validation) -> aggregate.
 
 
+include: "functions/multilabel.smk"
+
+
 rule multilabel_data:
     input:
         unpack(get_multilabel_data_inputs),
@@ -15,8 +18,9 @@ rule multilabel_data:
         cooccurrence="results/multilabel/{dataset}/cooccurrence.tsv",
         cardinality="results/multilabel/{dataset}/cardinality.tsv",
     wildcard_constraints:
-        dataset="synthetic|hoc",
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
     params:
+        code=script_code("multilabel_data"),
         synthetic=config["multilabel"]["synthetic"],
         fractions=config["multilabel"]["split_fractions"],
         split_seed=config["multilabel"]["split_seed"],
@@ -35,7 +39,10 @@ rule multilabel_sentences:
     output:
         sentences="results/multilabel/{dataset}/sentences.tsv",
     wildcard_constraints:
-        dataset="hoc",
+        # sentence units exist only for Hallmarks of Cancer
+        dataset=get_constraint(["hoc"]),
+    params:
+        code=script_code("multilabel_sentences"),
     log:
         "logs/multilabel/{dataset}/sentences.log",
     conda:
@@ -51,10 +58,11 @@ rule multilabel_tokenize:
     output:
         tokens=directory("results/multilabel/{dataset}/tokens/{model}_len{max_length}_{unit}"),
     wildcard_constraints:
-        dataset="synthetic|hoc",
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
         max_length=r"\d+",
-        unit="document|sentence",
+        unit=get_constraint([config["multilabel"]["unit"]]),
     params:
+        code=script_code("multilabel_tokenize"),
         model=config["multilabel"]["model"]["path"],
     log:
         "logs/multilabel/{dataset}/tokenize_{model}_len{max_length}_{unit}.log",
@@ -76,11 +84,12 @@ rule multilabel_train:
         predictions="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/predictions.tsv",
         summary="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/summary.json",
     wildcard_constraints:
-        dataset="synthetic|hoc",
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
         batch_size=r"\d+",
         lr=r"[0-9.]+(e[+-]?[0-9]+)?",
-        loss="bce|weighted_bce|focal|asymmetric",
+        loss=get_constraint(LOSSES.names()),
     params:
+        code=script_code("multilabel_train"),
         model=config["multilabel"]["model"]["path"],
         training=config["multilabel"]["training"],
         unit=config["multilabel"]["unit"],
@@ -101,6 +110,9 @@ rule multilabel_train:
         "../workflow_scripts/multilabel_train.py"
 
 
+declare_benchmarks("multilabel", rules.multilabel_train, get_multilabel_cell_wildcards)
+
+
 rule multilabel_evaluate:
     input:
         predictions="results/multilabel/{dataset}/runs/{cell}/predictions.tsv",
@@ -109,7 +121,9 @@ rule multilabel_evaluate:
         metrics="results/multilabel/{dataset}/runs/{cell}/metrics.json",
         per_class="results/multilabel/{dataset}/runs/{cell}/per_class.tsv",
     wildcard_constraints:
-        dataset="synthetic|hoc",
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
+    params:
+        code=script_code("multilabel_evaluate"),
     log:
         "logs/multilabel/{dataset}/runs/{cell}_evaluate.log",
     conda:
@@ -120,13 +134,14 @@ rule multilabel_evaluate:
 
 rule multilabel_aggregate:
     input:
-        metrics=get_multilabel_run_files("metrics.json"),
-        summaries=get_multilabel_run_files("summary.json"),
-        steps=get_multilabel_run_files("steps.tsv"),
-        per_class=get_multilabel_run_files("per_class.tsv"),
+        metrics=format_paths(rules.multilabel_evaluate.output.metrics, get_multilabel_cell_wildcards()),
+        summaries=format_paths(rules.multilabel_train.output.summary, get_multilabel_cell_wildcards()),
+        steps=format_paths(rules.multilabel_train.output.steps, get_multilabel_cell_wildcards()),
+        per_class=format_paths(rules.multilabel_evaluate.output.per_class, get_multilabel_cell_wildcards()),
     output:
         **get_multilabel_report_outputs(),
     params:
+        code=script_code("multilabel_aggregate"),
         cells=get_multilabel_cells(),
     log:
         "logs/multilabel/aggregate.log",

@@ -24,6 +24,7 @@ rule rag_corpus:
         issues="results/rag/{corpus}/issues.tsv",
         stats="results/rag/{corpus}/stats.json",
     params:
+        code=script_code("rag_corpus"),
         format=config["rag"]["corpus"]["format"],
         passages=config["rag"]["passages"],
         fractions=config["rag"]["split_fractions"],
@@ -44,6 +45,8 @@ rule rag_index_bm25:
         index="results/rag/{corpus}/index/bm25_{library}.pkl",
     wildcard_constraints:
         library=get_constraint(BM25_LIBRARIES),
+    params:
+        code=script_code("rag_index_bm25"),
     log:
         "logs/rag/{corpus}/index_bm25_{library}.log",
     benchmark:
@@ -64,6 +67,7 @@ rule rag_index_dense:
         encoder="base|finetuned",
         kind=get_constraint(DENSE_INDEX_KINDS),
     params:
+        code=script_code("rag_index_dense"),
         encoder=lambda wc: rag_layout.encoder_name(config["rag"], wc.corpus, wc.encoder),
         batch_size=config["rag"]["encode_batch_size"],
     threads: config["rag"]["threads"]
@@ -85,6 +89,7 @@ rule rag_train_retriever:
         model=directory("results/rag/{corpus}/retriever/model"),
         epochs="results/rag/{corpus}/retriever/epochs.tsv",
     params:
+        code=script_code("rag_train_retriever"),
         encoder=config["rag"]["encoder"],
         training=config["rag"]["retriever_training"],
         bm25_library=config["rag"]["bm25_library"],
@@ -113,6 +118,7 @@ rule rag_train_reader:
         model=directory("results/rag/{corpus}/reader/model"),
         epochs="results/rag/{corpus}/reader/epochs.tsv",
     params:
+        code=script_code("rag_train_reader"),
         model=config["rag"]["reader"]["model"],
         reader=rag_layout.reader_options(config["rag"]),
         training=config["rag"]["reader"]["training"],
@@ -142,6 +148,7 @@ rule rag_retrieve:
         rankings="results/rag/{corpus}/rankings.parquet",
         fusion="results/rag/{corpus}/fusion_weight.tsv",
     params:
+        code=script_code("rag_retrieve"),
         methods=config["rag"]["retrievers"],
         depth=config["rag"]["retrieval_depth"],
         hybrid=config["rag"]["hybrid"],
@@ -170,6 +177,7 @@ rule rag_read:
     wildcard_constraints:
         reader=get_constraint(READERS),
     params:
+        code=script_code("rag_read"),
         model=lambda wc: rag_layout.reader_model(config["rag"], wc.corpus, wc.reader),
         options=rag_layout.reader_options(config["rag"]),
         methods=config["rag"]["read_methods"],
@@ -199,6 +207,7 @@ rule rag_evaluate:
             for key, path in rag_layout.SUMMARY_FILES.items()
         },
     params:
+        code=script_code("rag_evaluate"),
         top_k=config["rag"]["top_k"],
         adaptive=config["rag"]["adaptive"],
         focus_method=config["rag"]["focus_method"],

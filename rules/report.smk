@@ -2,6 +2,18 @@
 # in the medlab package). Disabled experiments are absent from the page.
 
 
+include: "functions/report.smk"
+
+
+# The RAG rules' jobs in the timing table: each rule file declares its rules like this.
+declare_benchmarks("rag", rules.rag_index_bm25, get_rag_bm25_wildcards)
+declare_benchmarks("rag", rules.rag_index_dense, get_rag_dense_wildcards)
+declare_benchmarks("rag", rules.rag_train_retriever, get_rag_retriever_training_wildcards)
+declare_benchmarks("rag", rules.rag_train_reader, get_rag_reader_training_wildcards)
+declare_benchmarks("rag", rules.rag_retrieve, get_rag_corpus_wildcards)
+declare_benchmarks("rag", rules.rag_read, get_rag_reader_wildcards)
+
+
 rule report:
     input:
         unpack(get_report_inputs),
@@ -12,6 +24,7 @@ rule report:
             category="Report",
         ),
     params:
+        code=script_code("report_render"),
         title=config["report"]["title"],
         preset=config["preset"],
         experiments={name: is_enabled(name) for name in EXPERIMENTS},

@@ -126,6 +126,8 @@ def _snakemake_references(tree: ast.Module) -> list[str]:
             found.append(f"line {node.lineno}: parameter snakemake")
         elif isinstance(node, ast.Attribute) and node.attr == "snakemake":
             found.append(f"line {node.lineno}: attribute .snakemake")
+        elif isinstance(node, ast.ImportFrom) and node.module == "snakemake.utils":
+            continue  # plain helper functions (update_config), not the workflow's job objects
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [alias.name for alias in node.names] + [getattr(node, "module", "") or ""]
             if any(name.split(".")[0] == "snakemake" for name in names):

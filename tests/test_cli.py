@@ -84,7 +84,16 @@ def _train_run(molecules, directory: Path, seed: int) -> Path:
         history=directory / "history.tsv",
         predictions=directory / "predictions.tsv",
     )
-    run_training(dataset, split, SPEC, seed, CPU, outputs)
+    run_training(
+        dataset,
+        split,
+        SPEC,
+        seed,
+        CPU,
+        model_path=outputs.model,
+        history_path=outputs.history,
+        predictions_path=outputs.predictions,
+    )
     metrics = evaluate_run(
         pd.read_csv(outputs.predictions, sep="\t"),
         pd.read_csv(outputs.history, sep="\t"),

@@ -1,14 +1,25 @@
 """Adapter: per-run results -> summary tables and figures for the report."""
 
-from medlab.gnn.aggregate import aggregate
+from medlab.gnn.aggregate import DatasetFiles, RunFiles, SummaryPaths, aggregate
 from medlab.logs import configure_logging
 
 configure_logging(snakemake.log[0])
+files = snakemake.input
 aggregate(
-    runs=snakemake.params.runs,
-    inputs=snakemake.input,
-    outputs=snakemake.output,
+    # the rule lists each run's files in params.runs order, each dataset's in params.datasets order
+    runs=[
+        RunFiles(run, metrics, history, predictions)
+        for run, metrics, history, predictions in zip(
+            snakemake.params.runs, files.metrics, files.histories, files.predictions, strict=True
+        )
+    ],
+    datasets=[
+        DatasetFiles(name, featurize, dropped)
+        for name, featurize, dropped in zip(
+            snakemake.params.datasets, files.featurize, files.dropped, strict=True
+        )
+    ],
     variants=snakemake.params.variants,
     comparisons=snakemake.params.comparisons,
-    datasets=snakemake.params.datasets,
+    outputs=SummaryPaths(**dict(snakemake.output.items())),
 )

@@ -16,7 +16,10 @@ run_training(
     spec_values=snakemake.params.spec,
     seed=int(snakemake.wildcards.seed),
     device=device,
-    outputs=snakemake.output,
+    model_path=snakemake.output.model,
+    history_path=snakemake.output.history,
+    predictions_path=snakemake.output.predictions,
+    # next to the weights: a retried job on the same run directory resumes from it
     checkpoint_path=Path(snakemake.output.model).with_name("checkpoint.pt"),
     checkpoint_every=snakemake.params.checkpoint_every,
 )

@@ -1,7 +1,22 @@
 """Adapter: grid table, heatmaps, loss curves and comparisons of the multi-label experiment."""
 
 from medlab.logs import configure_logging
-from medlab.multilabel.aggregate import aggregate
+from medlab.multilabel.aggregate import CellFiles, SummaryPaths, aggregate
 
 configure_logging(snakemake.log[0])
-aggregate(snakemake.params.cells, snakemake.input, snakemake.output)
+files = snakemake.input
+aggregate(
+    # the rule lists each cell's files in params.cells order
+    [
+        CellFiles(cell, metrics, summary, steps, per_class)
+        for cell, metrics, summary, steps, per_class in zip(
+            snakemake.params.cells,
+            files.metrics,
+            files.summaries,
+            files.steps,
+            files.per_class,
+            strict=True,
+        )
+    ],
+    SummaryPaths(**dict(snakemake.output.items())),
+)

@@ -1,10 +1,12 @@
 """Adapter: fine-tune one grid cell (batch size x learning rate x loss x seed)."""
 
+from pathlib import Path
+
 from medlab.device import select_device
 from medlab.io import read_json
 from medlab.logs import configure_logging
 from medlab.multilabel.data import NO_HALLMARK, read_table
-from medlab.multilabel.runner import run_cell
+from medlab.multilabel.runner import CellPaths, run_cell
 from medlab.multilabel.train import FineTuneSpec
 
 configure_logging(snakemake.log[0])
@@ -24,7 +26,14 @@ run_cell(
     spec,
     int(snakemake.wildcards.seed),
     device,
-    snakemake.output,
+    CellPaths(
+        steps=snakemake.output.steps,
+        epochs=snakemake.output.epochs,
+        predictions=snakemake.output.predictions,
+        summary=snakemake.output.summary,
+        # next to the outputs: after a non-finite loss the best weights so far are kept here
+        checkpoint=str(Path(snakemake.output.summary).with_name("best_checkpoint.pt")),
+    ),
     # sentences roll up to their abstract: it has no hallmark only when none of its sentences has one
     empty_label=NO_HALLMARK if snakemake.params.unit == "sentence" else None,
 )

@@ -7,6 +7,15 @@ from medlab.report.runinfo import run_header
 from medlab.report.sections import attention_section, gnn_section, multilabel_section, rag_section
 from medlab.report.usage import gnn_usage, multilabel_usage, rag_usage, usage_table
 
+
+def inputs_of(experiment):
+    """The report's input files of one experiment, keyed without the experiment prefix."""
+    prefix = f"{experiment}_"
+    return {
+        key[len(prefix) :]: path for key, path in snakemake.input.items() if key.startswith(prefix)
+    }
+
+
 configure_logging(snakemake.log[0])
 enabled = [name for name, on in snakemake.params.experiments.items() if on]
 disabled = [name for name, on in snakemake.params.experiments.items() if not on]
@@ -15,47 +24,17 @@ header = run_header(
     provenance=[read_json(path) for path in snakemake.input.provenance],
     benchmarks=snakemake.params.benchmarks,
 )
+
 sections = []
 if "gnn" in enabled:
-    sections.append(
-        gnn_section(
-            {
-                key[len("gnn_") :]: path
-                for key, path in snakemake.input.items()
-                if key.startswith("gnn_")
-            }
-        )
-    )
+    sections.append(gnn_section(inputs_of("gnn")))
 if "attention" in enabled:
-    sections.append(
-        attention_section(
-            {
-                key[len("attention_") :]: path
-                for key, path in snakemake.input.items()
-                if key.startswith("attention_")
-            }
-        )
-    )
+    sections.append(attention_section(inputs_of("attention")))
 if "rag" in enabled:
-    sections.append(
-        rag_section(
-            {
-                key[len("rag_") :]: path
-                for key, path in snakemake.input.items()
-                if key.startswith("rag_")
-            }
-        )
-    )
+    sections.append(rag_section(inputs_of("rag")))
 if "multilabel" in enabled:
     sections.append(
-        multilabel_section(
-            {
-                key[len("multilabel_") :]: path
-                for key, path in snakemake.input.items()
-                if key.startswith("multilabel_")
-            },
-            unit=snakemake.params.multilabel_unit,
-        )
+        multilabel_section(inputs_of("multilabel"), unit=snakemake.params.multilabel_unit)
     )
 usage = []
 if "gnn" in enabled:

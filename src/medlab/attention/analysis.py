@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from medlab.plotting import PALETTE, plt, save_figure
+from medlab.plotting import PALETTE
 
 METRICS = {"entropy": "attention entropy (nats)", "distance": "mean attention distance (tokens)"}
 
@@ -94,11 +94,25 @@ def condition_summary(heads: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame
     return summary.join(last.add_prefix("last_layer_")).reset_index()
 
 
-def plot_distributions(heads: pd.DataFrame, conditions: list[str], path) -> None:
-    """Per-sentence entropy and distance per layer, one box per condition."""
+# Size (width, height in inches) of one model's row in each figure
+DISTRIBUTIONS_SIZE = (11, 3.6)
+HIDDEN_CHANGE_SIZE = (10, 3.4)
+PRUNING_SIZE = (5.5, 3.6)
+COST_SIZE = (11, 3.2)
+
+
+def heatmaps_size(conditions: int, sentences: int) -> tuple[float, float]:
+    return 3.4 * sentences + 1, 3.2 * conditions
+
+
+def draw_distributions(figure, heads: pd.DataFrame, conditions: list[str]) -> None:
+    """Per-sentence entropy and distance per layer, one box per condition.
+
+    ``figure``: a matplotlib Figure or SubFigure to draw into.
+    """
     table = per_sentence(heads, by_layer=True)
     layers = sorted(table.layer.unique())
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    axes = figure.subplots(1, 2)
     width = 0.8 / len(conditions)
     for ax, (metric, label) in zip(axes, METRICS.items()):
         for index, name in enumerate(conditions):
@@ -116,12 +130,11 @@ def plot_distributions(heads: pd.DataFrame, conditions: list[str], path) -> None
         ax.set_xticks(layers, [str(layer) for layer in layers])
         ax.set(xlabel="layer", ylabel=label)
     axes[0].legend(loc="upper left", ncol=2)
-    save_figure(fig, path)
 
 
-def plot_hidden_change(hidden: pd.DataFrame, conditions: list[str], path) -> None:
+def draw_hidden_change(figure, hidden: pd.DataFrame, conditions: list[str]) -> None:
     """Mean 1 - cosine and relative L2 change of hidden states per layer (0 = embeddings)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    axes = figure.subplots(1, 2)
     for index, name in enumerate(c for c in conditions if c != "original"):
         part = (
             hidden[hidden.condition == name]
@@ -134,24 +147,17 @@ def plot_hidden_change(hidden: pd.DataFrame, conditions: list[str], path) -> Non
     axes[0].set(xlabel="layer (0 = embeddings)", ylabel="1 − cosine vs original")
     axes[1].set(xlabel="layer (0 = embeddings)", ylabel="relative L2 change")
     axes[0].legend()
-    save_figure(fig, path)
 
 
-def plot_heatmaps(
-    maps: dict[str, dict], tokens: dict[int, list[str]], conditions: list[str], layer: int, path
+def draw_heatmaps(
+    figure, maps: dict[str, dict], tokens: dict[int, list[str]], conditions: list[str], layer: int
 ) -> None:
     """Head-averaged attention of ``layer`` for selected sentences (columns) x conditions (rows),
     all on one colour scale. ``maps[condition][sentence]``: (layers, heads, t, t) arrays."""
     sentences = sorted(tokens)
     averaged = {(c, s): maps[c][s][layer].mean(0) for c in conditions for s in sentences}
     vmax = max(float(a.max()) for a in averaged.values())
-    fig, axes = plt.subplots(
-        len(conditions),
-        len(sentences),
-        figsize=(3.4 * len(sentences) + 1, 3.2 * len(conditions)),
-        squeeze=False,
-        layout="constrained",
-    )
+    axes = figure.subplots(len(conditions), len(sentences), squeeze=False)
     image = None
     for row, name in enumerate(conditions):
         for col, sentence in enumerate(sentences):
@@ -168,17 +174,17 @@ def plot_heatmaps(
                 ax.set_ylabel(f"{name}\nquery token", fontsize=8)
             if row == len(conditions) - 1:
                 ax.set_xlabel("key token", fontsize=8)
-    fig.colorbar(
+    figure.colorbar(
         image,
         ax=axes.ravel().tolist(),
         shrink=0.6,
         label=f"attention weight (layer {layer}, mean over heads)",
     )
-    save_figure(fig, path)
 
 
-def plot_pruning(curves: pd.DataFrame, threshold: float, path) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+def draw_pruning(figure, curves: pd.DataFrame, threshold: float) -> None:
+    """Quality retained vs fraction of heads pruned, one line per layer band."""
+    ax = figure.subplots()
     for index, (band, part) in enumerate(curves.groupby("band", sort=False)):
         ax.plot(
             part.fraction * 100,
@@ -193,12 +199,12 @@ def plot_pruning(curves: pd.DataFrame, threshold: float, path) -> None:
         ylabel="quality retained (cosine to unpruned)",
     )
     ax.legend(fontsize=7)
-    save_figure(fig, path)
 
 
-def plot_cost(cost: pd.DataFrame, path) -> None:
+def draw_cost(figure, cost: pd.DataFrame) -> None:
+    """Latency, attention parameters and peak memory vs heads per layer."""
     cost = cost.sort_values("heads_per_layer")
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    axes = figure.subplots(1, 3)
     axes[0].plot(cost.heads_per_layer, cost.latency_ms_median, marker="o")
     axes[0].set(xlabel="heads per layer", ylabel="latency per batch (ms, median)")
     axes[1].plot(
@@ -207,4 +213,3 @@ def plot_cost(cost: pd.DataFrame, path) -> None:
     axes[1].set(xlabel="heads per layer", ylabel="attention parameters (millions)")
     axes[2].plot(cost.heads_per_layer, cost.max_rss_mb, marker="o", color=PALETTE[2])
     axes[2].set(xlabel="heads per layer", ylabel="peak memory of the job (MB, max RSS)")
-    save_figure(fig, path)

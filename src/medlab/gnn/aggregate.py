@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from medlab.gnn.evaluate import flat_summary
+from medlab.io import read_json, write_tsv
 from medlab.plotting import PALETTE, empty_figure, plt, save_figure
 
 RUN_KEYS = ["dataset", "split", "variant", "seed"]
@@ -19,6 +22,38 @@ HEADLINE = [
     "collapse_gap",
     "train_seconds",
 ]
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """One training run (dataset, split, variant, seed) and the files it produced."""
+
+    run: dict
+    metrics: str
+    history: str
+    predictions: str
+
+
+@dataclass(frozen=True)
+class DatasetFiles:
+    """One featurized dataset: its featurization summary (JSON) and dropped rows (TSV)."""
+
+    name: str
+    featurize: str
+    dropped: str
+
+
+@dataclass(frozen=True)
+class SummaryPaths:
+    """Where the GNN summary tables and figures go."""
+
+    runs: str
+    variants: str
+    comparisons: str
+    curves: str
+    roc_pr: str
+    dropped: str
+    datasets: str
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
@@ -112,21 +147,25 @@ def plot_roc_pr(predictions: pd.DataFrame, path, variants: list[str]) -> None:
 
 
 def aggregate(
-    runs: list[dict], inputs, outputs, variants: list[str], comparisons: dict, datasets: list[str]
+    runs: list[RunFiles],
+    datasets: list[DatasetFiles],
+    variants: list[str],
+    comparisons: dict[str, list[str]],
+    outputs: SummaryPaths,
 ) -> None:
-    """Read every run's files (in ``runs`` order, matching ``inputs.metrics`` etc.) and write
-    runs/variants/comparisons tables, training curves, ROC/PR curves, dropped and dataset tables."""
-    from medlab.io import read_json, write_tsv
+    """Read every run's and dataset's files and write the runs / variants / comparisons
+    tables, training curves, ROC/PR curves, dropped rows and dataset tables to ``outputs``.
 
+    ``variants`` orders the curves' legends; ``comparisons`` names groups of variants.
+    """
     loaded, histories, predictions = [], [], []
-    for run, metrics_path, history_path, predictions_path in zip(
-        runs, inputs.metrics, inputs.histories, inputs.predictions
-    ):
-        metrics = read_json(metrics_path)
+    for files in runs:
+        run = files.run
+        metrics = read_json(files.metrics)
         loaded.append({**run, "metrics": metrics})
-        history = pd.read_csv(history_path, sep="\t")
+        history = pd.read_csv(files.history, sep="\t")
         histories.append(history.assign(**run))
-        prediction = pd.read_csv(predictions_path, sep="\t")
+        prediction = pd.read_csv(files.predictions, sep="\t")
         prediction["prob_reported"] = prediction[f"prob_{metrics['reported']}"]
         # "split" in a predictions file is val/test; the run's split kind goes to data_split
         predictions.append(
@@ -144,14 +183,15 @@ def aggregate(
     plot_training_curves(pd.concat(histories, ignore_index=True), outputs.curves, variants)
     plot_roc_pr(pd.concat(predictions, ignore_index=True), outputs.roc_pr, variants)
     dropped = [
-        pd.read_csv(path, sep="\t").assign(dataset=name)
-        for name, path in zip(datasets, inputs.dropped)
+        pd.read_csv(dataset.dropped, sep="\t").assign(dataset=dataset.name) for dataset in datasets
     ]
     write_tsv(
         pd.concat(dropped, ignore_index=True)[["dataset", "row", "smiles", "reason"]],
         outputs.dropped,
     )
     write_tsv(
-        pd.DataFrame([read_json(path) for path in inputs.featurize]).drop(columns="drop_reasons"),
+        pd.DataFrame([read_json(dataset.featurize) for dataset in datasets]).drop(
+            columns="drop_reasons"
+        ),
         outputs.datasets,
     )

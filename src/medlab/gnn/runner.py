@@ -18,17 +18,22 @@ log = logging.getLogger(__name__)
 
 def run_training(
     dataset,
-    split,
+    split: dict[str, list[int]],
     spec_values: dict,
     seed: int,
     device,
-    outputs,
+    model_path,
+    history_path,
+    predictions_path,
     checkpoint_path=None,
     checkpoint_every: int = 5,
 ) -> None:
-    """Train on ``split`` and write ``outputs.model``, ``outputs.history``, ``outputs.predictions``.
+    """Train on ``split`` and write the weights to ``model_path``, the per-epoch history to
+    ``history_path`` and the validation and test probabilities to ``predictions_path``.
 
-    The checkpoint (for resuming a killed job) is removed once all outputs exist.
+    ``checkpoint_path`` (optional) is where training saves its state every
+    ``checkpoint_every`` epochs, for resuming a killed job; it is removed once all outputs
+    exist. Raises ValueError for an invalid ``spec_values``.
     """
     spec = TrainSpec.from_dict(spec_values)
     log.info("seed %d, spec %s", seed, spec_values)
@@ -41,7 +46,7 @@ def run_training(
         checkpoint_path=checkpoint_path,
         checkpoint_every=checkpoint_every,
     )
-    with atomic_path(outputs.model) as tmp:
+    with atomic_path(model_path) as tmp:
         torch.save(
             {
                 "spec": spec_values,
@@ -54,10 +59,10 @@ def run_training(
             },
             tmp,
         )
-    write_tsv(result.history, outputs.history, float_format="%.6g")
+    write_tsv(result.history, history_path, float_format="%.6g")
     write_tsv(
         predictions_table(dataset, split, spec, result, device),
-        outputs.predictions,
+        predictions_path,
         float_format="%.6g",
     )
     if checkpoint_path is not None and Path(checkpoint_path).exists():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -9,6 +11,30 @@ from medlab.io import read_json, write_tsv
 from medlab.plotting import PALETTE, plt, save_figure
 
 GRID_KEYS = ["dataset", "batch_size", "lr", "loss", "seed"]
+
+
+@dataclass(frozen=True)
+class CellFiles:
+    """One grid cell (dataset, batch_size, lr, loss, seed) and the files it produced."""
+
+    cell: dict
+    metrics: str
+    summary: str
+    steps: str
+    per_class: str
+
+
+@dataclass(frozen=True)
+class SummaryPaths:
+    """Where the multi-label summary tables and figures go."""
+
+    grid: str
+    thresholds: str
+    batch_sizes: str
+    losses: str
+    per_class: str
+    heatmaps: str
+    loss_curves: str
 
 
 def grid_row(cell: dict, metrics: dict, summary: dict) -> dict:
@@ -43,13 +69,14 @@ def grid_row(cell: dict, metrics: dict, summary: dict) -> dict:
     return row
 
 
-def aggregate(cells: list[dict], inputs, outputs) -> None:
-    rows, steps = [], []
-    for cell, metrics_path, summary_path, steps_path in zip(
-        cells, inputs.metrics, inputs.summaries, inputs.steps
-    ):
-        rows.append(grid_row(cell, read_json(metrics_path), read_json(summary_path)))
-        step_log = pd.read_csv(steps_path, sep="\t")
+def aggregate(cells: list[CellFiles], outputs: SummaryPaths) -> None:
+    """Read every cell's metrics, summary, step log and per-class table; write the grid,
+    threshold, batch-size, loss and per-class tables, heatmaps and loss curves to ``outputs``."""
+    rows, steps, per_class = [], [], []
+    for files in cells:
+        cell = files.cell
+        rows.append(grid_row(cell, read_json(files.metrics), read_json(files.summary)))
+        step_log = pd.read_csv(files.steps, sep="\t")
         # "loss" in a step log is the loss value; the cell's loss function goes to loss_fn
         steps.append(
             step_log.assign(
@@ -60,6 +87,7 @@ def aggregate(cells: list[dict], inputs, outputs) -> None:
                 examples_seen=step_log["step"] * cell["batch_size"],
             )
         )
+        per_class.append(pd.read_csv(files.per_class, sep="\t").assign(**cell))
     grid = pd.DataFrame(rows).sort_values(GRID_KEYS).reset_index(drop=True)
     write_tsv(grid, outputs.grid, float_format="%.6g")
     write_tsv(threshold_comparison(grid), outputs.thresholds, float_format="%.6g")
@@ -67,9 +95,6 @@ def aggregate(cells: list[dict], inputs, outputs) -> None:
     write_tsv(loss_comparison(grid), outputs.losses, float_format="%.6g")
     plot_heatmaps(grid, outputs.heatmaps)
     plot_loss_curves(pd.concat(steps, ignore_index=True), outputs.loss_curves)
-    per_class = [
-        pd.read_csv(p, sep="\t").assign(**cell) for cell, p in zip(cells, inputs.per_class)
-    ]
     write_tsv(pd.concat(per_class, ignore_index=True), outputs.per_class, float_format="%.6g")
 
 

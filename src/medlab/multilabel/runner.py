@@ -11,11 +11,24 @@ import pandas as pd
 
 from medlab.io import write_json, write_tsv
 from medlab.multilabel.data import label_matrix
+from medlab.multilabel.tokenize import torch_view
 from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier, predict_probabilities
 from medlab.multilabel.units import roll_up, rows_of_documents
 
 log = logging.getLogger(__name__)
 PARTS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class CellPaths:
+    """Where one grid cell's outputs go; ``checkpoint`` holds the best weights so far while
+    training (left on disk if training stops on a non-finite loss)."""
+
+    steps: str
+    epochs: str
+    predictions: str
+    summary: str
+    checkpoint: str
 
 
 @dataclass
@@ -51,8 +64,6 @@ def split_parts(
     ``split`` holds row positions of the document ``table``; a unit belongs to the part of
     its document (the ``document`` column, or its own id when units are documents).
     """
-    from medlab.multilabel.tokenize import torch_view
-
     unit_documents = units["document"] if "document" in units.column_names else units["id"]
     truth = label_matrix(table, label_set)
     parts = {}
@@ -116,16 +127,21 @@ def run_cell(
     spec: FineTuneSpec,
     seed: int,
     device,
-    outputs,
+    outputs: CellPaths,
     empty_label: str | None = None,
 ) -> None:
     """Fine-tune on the train units, select on validation documents; write steps, epochs,
-    predictions (validation and test documents) and a summary."""
+    predictions (validation and test documents) and a summary to ``outputs``.
+
+    The checkpoint at ``outputs.checkpoint`` is removed once every output is written.
+    Raises ValueError when a split part has no training units.
+    """
+    # imported here: Hugging Face datasets is slow to import and only this step loads from disk
     from datasets import load_from_disk
 
     parts = split_parts(load_from_disk(str(tokenized_dir)), table, split, label_set, empty_label)
     model = new_classifier(model_name, len(label_set))
-    checkpoint = Path(outputs.summary).with_name("best_checkpoint.pt")
+    checkpoint = Path(outputs.checkpoint)
     result = train_on_parts(model, parts, spec, seed, device, checkpoint_path=checkpoint)
     write_tsv(result.steps, outputs.steps, float_format="%.6g")
     write_tsv(result.epochs, outputs.epochs, float_format="%.6g")

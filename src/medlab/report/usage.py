@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
 COLUMNS = ["dataset", "experiment", "rows_used", "rows_dropped", "why dropped"]
@@ -45,9 +48,6 @@ def multilabel_usage(dataset: str, cardinality_tsv, dropped_tsv) -> list[dict]:
 
 def rag_usage(corpus: str, stats_json, issues_tsv) -> list[dict]:
     """From the RAG corpus statistics (questions kept per split) and issue counts."""
-    import json
-    from pathlib import Path
-
     stats = json.loads(Path(stats_json).read_text())
     issues = pd.read_csv(issues_tsv, sep="\t")
     dropped = issues[
