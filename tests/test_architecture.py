@@ -103,21 +103,9 @@ def test_cycle_finder_finds_a_cycle():
     assert _find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-def _docstrings(tree: ast.Module) -> set[int]:
-    """ids of the docstring nodes of the module, its classes and functions."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                found.add(id(body[0].value))
-    return found
-
-
 def _snakemake_references(tree: ast.Module) -> list[str]:
-    """Where a module names Snakemake in code: a name, parameter, attribute, import or string
-    (docstrings may mention it)."""
-    docstrings = _docstrings(tree)
+    """Where a module names Snakemake in code: a name, parameter, attribute or import.
+    (Messages may tell the user which snakemake command to run.)"""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id == "snakemake":
@@ -132,13 +120,6 @@ def _snakemake_references(tree: ast.Module) -> list[str]:
             names = [alias.name for alias in node.names] + [getattr(node, "module", "") or ""]
             if any(name.split(".")[0] == "snakemake" for name in names):
                 found.append(f"line {node.lineno}: imports snakemake")
-        elif (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and "snakemake" in node.value.lower()
-            and id(node) not in docstrings
-        ):
-            found.append(f"line {node.lineno}: string {node.value[:40]!r}")
     return found
 
 

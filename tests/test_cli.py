@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from rdkit import Chem
 
 from medlab import cli
@@ -46,7 +47,11 @@ from medlab.gnn.train import predict
 from medlab.io import read_json, write_json
 
 B3DB = TableSpec("SMILES", "BBB+/BBB-", "BBB+", "BBB-", separator="\t")
+# the config's defaults (specs carry none of their own), shrunk to a tiny model
 SPEC = dict(
+    yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["gnn"][
+        "defaults"
+    ],
     arch="gat",
     hidden=16,
     layers=2,
