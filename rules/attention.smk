@@ -86,6 +86,8 @@ rule attention_extract:
     params:
         code=script_code("attention_extract"),
         model=lambda wc: config["attention"]["models"][wc.model],
+        # settings a hub model's shape is only known to this job for (local ones: at parse time)
+        hub_ranges=get_attention_hub_ranges,
         disabled=get_attention_disabled_spec,
         max_length=config["attention"]["max_length"],
         max_sentences=config["attention"]["max_sentences"],

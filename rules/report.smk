@@ -32,6 +32,8 @@ rule report:
         multilabel_unit=config["multilabel"]["unit"],
         rag_corpus=config["rag"]["corpus"]["name"],
         benchmarks=get_benchmark_files(),
+        models=models_in_config(config),
+        gnn_comparisons=config["gnn"]["comparisons"],
     log:
         "logs/report/report.log",
     conda:

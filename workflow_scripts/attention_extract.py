@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 
 from medlab.attention.extract import extract_condition, read_sentences
-from medlab.attention.model import load_encoder
+from medlab.attention.model import load_encoder, shape
 from medlab.attention.selection import choose_disabled_heads
+from medlab.config import check_attention_ranges
 from medlab.device import select_device
 from medlab.io import atomic_path, write_json
 from medlab.logs import configure_logging
@@ -14,6 +15,8 @@ configure_logging(snakemake.log[0])
 condition = snakemake.wildcards.condition
 device = select_device(snakemake.threads, snakemake.params.device)
 model, tokenizer = load_encoder(snakemake.params.model)
+if snakemake.params.hub_ranges is not None:
+    check_attention_ranges(snakemake.wildcards.model, *shape(model), **snakemake.params.hub_ranges)
 model.to(device)
 sentence_set = read_sentences(snakemake.input.sentences, snakemake.params.max_sentences)
 for position, index in enumerate(snakemake.params.heatmap_sentences):

@@ -1,7 +1,5 @@
 """Adapter: molecule table -> cached PyG graphs, kept/dropped tables and a summary."""
 
-import logging
-
 from medlab.gnn.featurize import (
     TableSpec,
     featurize_table,
@@ -13,15 +11,10 @@ from medlab.io import write_csv, write_json, write_tsv
 from medlab.logs import configure_logging
 
 configure_logging(snakemake.log[0])
-log = logging.getLogger("medlab.gnn_featurize")
 spec = TableSpec(**snakemake.params.table)
 frame = read_molecule_table(snakemake.input.table, spec)
 frame = subsample(frame, snakemake.params.max_molecules, snakemake.params.subsample_seed)
 graphs, kept, dropped = featurize_table(frame, spec, source=snakemake.input.table)
-for row in dropped.itertuples():
-    log.warning(
-        "%s data row %d dropped: %s (%r)", snakemake.input.table, row.row, row.reason, row.smiles
-    )
 save_graphs(graphs, snakemake.output.graphs)
 # molecules.csv is the cleaned table the split indices refer to (also chemprop's input)
 write_csv(kept, snakemake.output.molecules)

@@ -23,11 +23,12 @@ header = run_header(
     preset=snakemake.params.preset,
     provenance=[read_json(path) for path in snakemake.input.provenance],
     benchmarks=snakemake.params.benchmarks,
+    models=snakemake.params.models,
 )
 
 sections = []
 if "gnn" in enabled:
-    sections.append(gnn_section(inputs_of("gnn")))
+    sections.append(gnn_section(inputs_of("gnn"), snakemake.params.gnn_comparisons))
 if "attention" in enabled:
     sections.append(attention_section(inputs_of("attention")))
 if "rag" in enabled:

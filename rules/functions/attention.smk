@@ -1,5 +1,8 @@
 # Experiment 2 (attention): input functions, output lists and the wildcard values of each rule's jobs.
 # Included by rules/attention.smk (Snakemake's lint keeps functions and rules in separate files).
+from medlab.config import model_shape
+
+
 def get_attention_disabled_spec(wildcards):
     """Heads to disable in this condition: none for original/positions_removed."""
     if wildcards.condition in ("original", "positions_removed"):
@@ -79,3 +82,17 @@ def get_attention_report_outputs():
 def get_attention_report_inputs():
     """The report's attention inputs, keyed attention_<summary file>."""
     return {f"attention_{k}": v for k, v in get_attention_summary_files().items()}
+
+
+def get_attention_hub_ranges(wildcards):
+    """Layer and head settings to check in the job that loads a hub model (None otherwise:
+    packaged and local models are checked before any job), so only hub models' extraction
+    reruns when these settings change."""
+    attention = config["attention"]
+    if model_shape(attention["models"][wildcards.model]) is not None:
+        return None
+    return {
+        "heatmap_layer": attention["heatmap_layer"],
+        "disabled_heads": attention["disabled_heads"]["heads"],
+        "heads_per_layer": attention["cost"]["heads_per_layer"],
+    }

@@ -1,6 +1,8 @@
 # The report: its inputs, and the wildcard values of the RAG rules' jobs for the timing table
 # (declared in rules/report.smk until rules/rag.smk declares them after each rule).
 # Included by rules/report.smk (Snakemake's lint keeps functions and rules in separate files).
+from medlab.report.runinfo import models_in_config
+
 
 
 def get_rag_corpus_wildcards():

@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 from snakemake.utils import update_config
 
+from medlab.gnn.spec import TrainSpec
 from medlab.pretrained import resolve_model
 
 
@@ -235,7 +236,6 @@ def rag_base_retrievers(rag: dict) -> list[str]:
 
 
 def _check_gnn(config: dict) -> None:
-    from medlab.gnn.spec import TrainSpec
 
     gnn = config["gnn"]
     known_datasets = set(config["datasets"]) | set(config["packaged_datasets"])

@@ -77,7 +77,7 @@ def test_aggregate_reads_explicit_run_and_dataset_files(trained):
     (root / "featurize.json").write_text(
         json.dumps({"dataset": "toy", "molecules_kept": 40, "drop_reasons": {}})
     )
-    pd.DataFrame(columns=["row", "smiles", "reason"]).to_csv(
+    pd.DataFrame(columns=["data_row_1based", "smiles", "reason"]).to_csv(
         root / "dropped.tsv", sep="\t", index=False
     )
     run = {"dataset": "toy", "split": "random", "variant": "gcn", "seed": 0}

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 
 import torch
+from transformers import AutoModel, AutoTokenizer
 
 from medlab.pretrained import load_pretrained
 
@@ -21,7 +22,6 @@ class AttentionUnavailableError(RuntimeError):
 
 def load_encoder(name: str):
     """(model, tokenizer) in eval mode with eager attention (needed for ``output_attentions``)."""
-    from transformers import AutoModel, AutoTokenizer
 
     tokenizer = load_pretrained(AutoTokenizer, name)
     model = load_pretrained(AutoModel, name, attn_implementation="eager")

@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from medlab.gnn.evaluate import flat_summary
+from medlab.gnn.featurize import ROW_COLUMN
 from medlab.io import read_json, write_tsv
 from medlab.plotting import PALETTE, empty_figure, plt, save_figure
 
@@ -186,7 +187,7 @@ def aggregate(
         pd.read_csv(dataset.dropped, sep="\t").assign(dataset=dataset.name) for dataset in datasets
     ]
     write_tsv(
-        pd.concat(dropped, ignore_index=True)[["dataset", "row", "smiles", "reason"]],
+        pd.concat(dropped, ignore_index=True)[["dataset", ROW_COLUMN, "smiles", "reason"]],
         outputs.dropped,
     )
     write_tsv(

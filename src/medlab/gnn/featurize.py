@@ -16,6 +16,8 @@ import torch
 from rdkit import Chem, RDLogger
 from torch_geometric.data import Data, InMemoryDataset
 
+from medlab.io import atomic_path
+
 log = logging.getLogger(__name__)
 
 ELEMENTS = ["B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Br", "I", "Na", "K", "Ca", "Li", "Se"]
@@ -208,8 +210,6 @@ def featurize_table(
         )
     kept_frame = pd.DataFrame(kept, columns=[ROW_COLUMN, "smiles", "label"])
     _check_both_labels(kept_frame, spec, source)
-    # the same number under the column name the GNN aggregation still selects
-    dropped_frame["row"] = dropped_frame[ROW_COLUMN]
     return graphs, kept_frame, dropped_frame
 
 
@@ -250,7 +250,6 @@ def _check_both_labels(kept: pd.DataFrame, spec: TableSpec, source: str) -> None
 
 def save_graphs(graphs: list[Data], path) -> None:
     """Collate ``graphs`` into one file (PyG's in-memory layout: one big Data + slices)."""
-    from medlab.io import atomic_path
 
     data, slices = InMemoryDataset.collate(graphs)
     with atomic_path(path) as tmp:

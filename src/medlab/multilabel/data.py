@@ -13,6 +13,7 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 from sklearn.preprocessing import MultiLabelBinarizer
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,6 @@ def stratified_split(
 ) -> dict[str, list[int]]:
     """Iterative stratification (Sechidis et al. 2011, iterative-stratification package) so
     rare labels reach every split: train vs rest, then rest into validation and test."""
-    from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
     indices = np.arange(len(matrix))
     first = MultilabelStratifiedShuffleSplit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from datasets import Dataset
 
 from medlab.multilabel.data import label_matrix
 
@@ -12,7 +13,6 @@ def tokenize_table(table: pd.DataFrame, label_set: list[str], tokenizer, max_len
 
     ``document`` is the row's own id unless the table has a ``document`` column (sentence units).
     """
-    from datasets import Dataset
 
     matrix = label_matrix(table, label_set).astype("float32")
     documents = table["document"] if "document" in table.columns else table["id"]

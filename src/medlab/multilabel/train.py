@@ -13,15 +13,19 @@ import math
 import resource
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
+from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from medlab.io import atomic_path
 from medlab.losses import build_loss
 from medlab.multilabel.metrics import ranking_and_threshold_metrics
+from medlab.pretrained import load_pretrained, resolve_model
 from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 
 log = logging.getLogger(__name__)
@@ -74,11 +78,6 @@ def new_classifier(model_name: str, num_labels: int):
     training abstracts could not be fitted (train macro ROC-AUC 0.74 after 15 epochs; 0.96
     with the pooler re-initialised). Such a pooler is re-initialised like a fresh BERT layer.
     """
-    from pathlib import Path
-
-    from transformers import AutoModelForSequenceClassification
-
-    from medlab.pretrained import load_pretrained, resolve_model
 
     model = load_pretrained(
         AutoModelForSequenceClassification,
@@ -211,8 +210,6 @@ def fine_tune(
         )
         loader = DataLoader(train_ds, batch_size=spec.batch_size, sampler=sampler)
     elif spec.group_by_length:
-        from transformers.trainer_pt_utils import LengthGroupedSampler
-
         sampler = LengthGroupedSampler(
             spec.batch_size, lengths=token_lengths(train_ds), generator=generator
         )
@@ -223,7 +220,6 @@ def fine_tune(
         parameter_groups(model, spec.lr, spec.weight_decay, spec.layer_lr_decay), lr=spec.lr
     )
     total_steps = spec.epochs * len(loader)
-    from transformers import get_linear_schedule_with_warmup
 
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(spec.warmup_ratio * total_steps), total_steps

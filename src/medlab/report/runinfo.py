@@ -191,6 +191,7 @@ def run_header(
     models: list[dict] | None = None,
 ) -> dict:
     """Everything the page shows above the experiments; ``models`` from :func:`models_in_config`."""
+    # imported on use: medlab.device imports torch, and rules read this module at parse time
     from medlab.device import describe_device
 
     return {

@@ -7,6 +7,9 @@ caption}).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
 from medlab.report.figures import png_data_uri
@@ -42,7 +45,7 @@ def _mean_std(frame: pd.DataFrame, metric: str) -> pd.Series:
 
 
 def gnn_section(files: dict, comparisons_config: dict[str, list[str]] | None = None) -> dict:
-    """Experiment 1 from the GNN summary files (keys as in rules/common.smk get_gnn_summary_files).
+    """Experiment 1 from the GNN summary files (keys as in rules/functions/gnn.smk).
 
     ``comparisons_config`` is ``gnn.comparisons``; with it, a comparison that ran fewer
     than two of its variants names the ones to add to ``gnn.run_variants``.
@@ -459,10 +462,7 @@ def label_balance(prevalence: pd.DataFrame) -> str:
 
 
 def rag_section(files: dict) -> dict:
-    """Experiment 3 from the RAG summary files (keys as in rules/common.smk get_rag_report_inputs)."""
-    import json
-    from pathlib import Path
-
+    """Experiment 3 from the RAG summary files (keys as in medlab.rag.layout.report_inputs)."""
     retrieval, readers, stability, perturbation, worst, issues = _read_tables(
         files, "retrieval", "readers", "stability", "perturbation", "worst", "issues"
     )
@@ -473,6 +473,8 @@ def rag_section(files: dict) -> dict:
         "method",
         "cutoff",
         "n",
+        "answered",
+        "no_answer_rate",
         "exact_match",
         "f1",
         "contains_answer",
@@ -527,8 +529,9 @@ def rag_section(files: dict) -> dict:
         _table_block(
             "Readers (test questions)",
             readers[reader_columns],
-            "gold_passage: the reader given the passage holding the answer (its ceiling). Confidence is calibrated "
-            "by Platt scaling fitted on dev answers; correct = token F1 ≥ the configured threshold.",
+            "gold_passage: the reader given the passage holding the answer (its ceiling). no_answer_rate: share "
+            "of questions the reader abstained on; EM, F1 and confidence cover the answered ones. Confidence is "
+            "calibrated by Platt scaling fitted on dev answers; correct = token F1 ≥ the configured threshold.",
             best={
                 "exact_match": "max",
                 "f1": "max",
