@@ -23,8 +23,9 @@ rule attention_importance:
     threads: config["attention"]["threads"]
     resources:
         gpu=config["attention"]["resources"]["gpu"],
-        mem_mb=config["attention"]["resources"]["mem_mb"],
-        runtime=config["attention"]["resources"]["runtime"],
+        mem_mb=lambda wc, attempt: config["attention"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["attention"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
     log:
         "logs/attention/{model}/importance.log",
     benchmark:
@@ -57,8 +58,9 @@ rule attention_pruning:
     threads: config["attention"]["threads"]
     resources:
         gpu=config["attention"]["resources"]["gpu"],
-        mem_mb=config["attention"]["resources"]["mem_mb"],
-        runtime=config["attention"]["resources"]["runtime"],
+        mem_mb=lambda wc, attempt: config["attention"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["attention"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
     log:
         "logs/attention/{model}/pruning.log",
     benchmark:
@@ -97,8 +99,9 @@ rule attention_extract:
     threads: config["attention"]["threads"]
     resources:
         gpu=config["attention"]["resources"]["gpu"],
-        mem_mb=config["attention"]["resources"]["mem_mb"],
-        runtime=config["attention"]["resources"]["runtime"],
+        mem_mb=lambda wc, attempt: config["attention"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["attention"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
     log:
         "logs/attention/{model}/conditions/{condition}.log",
     benchmark:
@@ -132,8 +135,9 @@ rule attention_cost:
     threads: 1
     resources:
         gpu=config["attention"]["resources"]["gpu"],
-        mem_mb=config["attention"]["resources"]["mem_mb"],
-        runtime=config["attention"]["resources"]["runtime"],
+        mem_mb=lambda wc, attempt: config["attention"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["attention"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
     log:
         "logs/attention/{model}/cost/heads{heads}.log",
     benchmark:

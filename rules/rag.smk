@@ -71,6 +71,11 @@ rule rag_index_dense:
         encoder=lambda wc: rag_layout.encoder_name(config["rag"], wc.corpus, wc.encoder),
         batch_size=config["rag"]["encode_batch_size"],
     threads: config["rag"]["threads"]
+    resources:
+        gpu=0,
+        mem_mb=lambda wc, attempt: config["rag"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["rag"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
     log:
         "logs/rag/{corpus}/index_dense_{encoder}_{kind}.log",
     benchmark:
@@ -156,6 +161,12 @@ rule rag_retrieve:
         encoder=config["rag"]["encoder"],
         batch_size=config["rag"]["encode_batch_size"],
     threads: config["rag"]["threads"]
+    # cross-encoder re-ranking (rag.reranker) is the heavy part: a GPU only when one is configured
+    resources:
+        gpu=config["rag"]["resources"]["gpu"] if config["rag"]["reranker"] else 0,
+        mem_mb=lambda wc, attempt: config["rag"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["rag"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
     log:
         "logs/rag/{corpus}/retrieve.log",
     benchmark:
@@ -186,6 +197,12 @@ rule rag_read:
         focus_method=config["rag"]["focus_method"],
         device=config["device"],
     threads: config["rag"]["threads"]
+    # the extractive reader runs a transformer over every retrieved window; the sentence reader is light
+    resources:
+        gpu=lambda wc: config["rag"]["resources"]["gpu"] if wc.reader == "extractive" else 0,
+        mem_mb=lambda wc, attempt: config["rag"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["rag"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
     log:
         "logs/rag/{corpus}/read_{reader}.log",
     benchmark:

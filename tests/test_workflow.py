@@ -21,6 +21,25 @@ def test_dry_run_of_every_preset(workflow, preset):
     assert "gnn_train" in result.stdout
 
 
+def test_paper_preset_requests_resources_for_heavy_rag_rules(workflow):
+    """Re-ranking and the hub reader get the RAG block's GPU, memory and runtime on a cluster."""
+    result = snakemake(workflow, "-n", "report", "--configfile", "presets/paper.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = re.findall(
+        r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", result.stdout, re.MULTILINE
+    )
+    requested = {}
+    for rule, resources in jobs:
+        values = dict(re.findall(r"(\w+)=(\d+)", resources))
+        requested.setdefault(rule, []).append(values)
+    for rule in ("rag_retrieve", "rag_read"):
+        assert rule in requested
+        for values in requested[rule]:
+            assert int(values["mem_mb"]) == 16000 and int(values["runtime"]) == 120, (rule, values)
+    assert [int(v["gpu"]) for v in requested["rag_retrieve"]] == [1]
+    assert sorted(int(v["gpu"]) for v in requested["rag_read"]) == [0, 1]
+
+
 def test_lint_has_no_findings(workflow):
     result = snakemake(workflow, "--lint")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -11,7 +11,7 @@ from medlab.device import select_device
 from medlab.io import atomic_path, write_json
 from medlab.logs import configure_logging
 
-configure_logging(snakemake.log[0])
+configure_logging(snakemake.log[0], keep_attempts=True)
 condition = snakemake.wildcards.condition
 device = select_device(snakemake.threads, snakemake.params.device)
 model, tokenizer = load_encoder(snakemake.params.model)

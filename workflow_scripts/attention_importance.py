@@ -7,7 +7,7 @@ from medlab.device import select_device
 from medlab.io import write_tsv
 from medlab.logs import configure_logging
 
-configure_logging(snakemake.log[0])
+configure_logging(snakemake.log[0], keep_attempts=True)
 device = select_device(snakemake.threads, snakemake.params.device)
 model, tokenizer = load_encoder(snakemake.params.model)
 model.to(device)

@@ -8,7 +8,7 @@ from medlab.gnn.runner import run_training
 from medlab.io import read_json
 from medlab.logs import configure_logging
 
-configure_logging(snakemake.log[0])
+configure_logging(snakemake.log[0], keep_attempts=True)
 device = select_device(snakemake.threads, snakemake.params.device)
 run_training(
     dataset=MoleculeGraphs(snakemake.input.graphs),

@@ -9,7 +9,7 @@ from medlab.multilabel.data import NO_HALLMARK, read_table
 from medlab.multilabel.runner import CellPaths, run_cell
 from medlab.multilabel.train import FineTuneSpec
 
-configure_logging(snakemake.log[0])
+configure_logging(snakemake.log[0], keep_attempts=True)
 device = select_device(snakemake.threads, snakemake.params.device)
 spec = FineTuneSpec(
     batch_size=int(snakemake.wildcards.batch_size),

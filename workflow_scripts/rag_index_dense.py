@@ -5,7 +5,7 @@ from medlab.logs import configure_logging
 from medlab.rag.passages import read_passages
 from medlab.rag.retrieval import DenseFaiss, load_sentence_encoder, save_dense_index
 
-configure_logging(snakemake.log[0])
+configure_logging(snakemake.log[0], keep_attempts=True)
 select_device(snakemake.threads, "cpu")  # sets the thread count; encoding runs on the CPU
 passages = read_passages(snakemake.input.passages)
 dense = DenseFaiss(

@@ -13,7 +13,7 @@ from medlab.rag.rankings import cutoffs
 from medlab.rag.readers import load_reader
 from medlab.rag.reading import read_answers
 
-configure_logging(snakemake.log[0])
+configure_logging(snakemake.log[0], keep_attempts=True)
 device = select_device(snakemake.threads, snakemake.params.device)
 params, reader_name = snakemake.params, snakemake.wildcards.reader
 reader = load_reader(reader_name, params.model, device, params.options)

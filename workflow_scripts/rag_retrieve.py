@@ -12,7 +12,7 @@ from medlab.rag.retrieval import (
     rank_questions,
 )
 
-configure_logging(snakemake.log[0])
+configure_logging(snakemake.log[0], keep_attempts=True)
 select_device(snakemake.threads, "cpu")
 files, params = dict(snakemake.input), snakemake.params
 passages = read_passages(files["passages"])

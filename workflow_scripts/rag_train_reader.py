@@ -7,7 +7,7 @@ from medlab.rag.corpus import read_questions
 from medlab.rag.passages import read_passages
 from medlab.rag.training import fine_tune_reader, save_reader
 
-configure_logging(snakemake.log[0])
+configure_logging(snakemake.log[0], keep_attempts=True)
 device = select_device(snakemake.threads, snakemake.params.device)
 train, _ = read_questions(snakemake.input.questions, splits={"train"})
 dev, _ = read_questions(snakemake.input.questions, splits={"dev"})
