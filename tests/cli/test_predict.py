@@ -49,7 +49,7 @@ from medlab.io import read_json, write_json
 B3DB = TableSpec("SMILES", "BBB+/BBB-", "BBB+", "BBB-", separator="\t")
 # the config's defaults (specs carry none of their own), shrunk to a tiny model
 SPEC = dict(
-    yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["gnn"][
+    yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yaml").read_text())["gnn"][
         "defaults"
     ],
     arch="gat",
@@ -366,7 +366,7 @@ def test_entry_point_runs_as_a_program(runs, tmp_path):
     output = tmp_path / "predictions.csv"
     command = [sys.executable, "-m", "medlab.cli", "predict", "--run", str(runs[0])]
     command += [str(molecules), "-o", str(output), "--device", "cpu"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "predicted 1 molecules, 1 invalid" in result.stdout
@@ -402,6 +402,6 @@ def test_a_subcommand_registered_by_the_same_pattern_gets_the_same_handling(monk
 def test_console_script_points_at_main():
     """pyproject's [project.scripts] entry names this module's main (checked as text: tomllib
     needs Python 3.11, the project supports 3.10)."""
-    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     scripts = pyproject.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
     assert 'medlab = "medlab.cli:main"' in scripts
