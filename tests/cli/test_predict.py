@@ -6,6 +6,7 @@ Each run directory is written by the same library calls the workflow's adapters 
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from rdkit import Chem
 
 from medlab import cli
 from medlab.cli import main
+from medlab.cli.predict import positive_int
 from medlab.data.fetch import packaged_file
 from medlab.gnn.evaluate import evaluate_run
 from medlab.gnn.featurize import (
@@ -405,3 +407,14 @@ def test_console_script_points_at_main():
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     scripts = pyproject.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
     assert 'medlab = "medlab.cli:main"' in scripts
+
+
+def test_thread_count_must_be_a_whole_number_of_at_least_one(capsys):
+    assert positive_int("3") == 3
+    for text in ("0", "-2", "two", "1.5"):
+        with pytest.raises(argparse.ArgumentTypeError, match=repr(text)):
+            positive_int(text)
+    arguments = ["predict", "--run", "run", "molecules.csv", "-o", "out.csv", "--threads", "0"]
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--threads" in error and "at least 1" in error
