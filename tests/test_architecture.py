@@ -1,5 +1,6 @@
 """The shape of the medlab package: no import cycle between its modules (counting the
-imports run when a module is loaded), and no library code that knows about Snakemake."""
+imports run when a module is loaded), no library code that knows about Snakemake, and no
+module that no test imports."""
 
 from __future__ import annotations
 
@@ -134,3 +135,60 @@ def test_library_code_does_not_know_snakemake(module):
 def test_snakemake_check_sees_an_adapter_style_function():
     code = "def run(snakemake):\n    return snakemake.input.passages\n"
     assert len(_snakemake_references(ast.parse(code))) == 2
+
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def _names_used_by_test_code(tree: ast.Module) -> set[str]:
+    """Dotted names a test file imports (anywhere in it), with the packages they load, and
+    ``<package>.__main__`` for each ``"-m", "<package>"`` pair in a list or tuple literal
+    (a module run as a program, which cannot be imported)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            # `from package import module` imports a module; `from module import name` does not
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, (ast.List, ast.Tuple)):
+            values = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
+            names |= {f"{b}.__main__" for a, b in zip(values, values[1:]) if a == "-m" and b}
+    # importing a.b.c also loads the packages a and a.b
+    return {".".join(name.split(".")[:i]) for name in names for i in range(1, name.count(".") + 2)}
+
+
+def test_every_medlab_module_is_imported_by_a_test():
+    used = set()
+    for path in TESTS_DIR.rglob("*.py"):
+        used |= _names_used_by_test_code(ast.parse(path.read_text(), filename=str(path)))
+    untested = sorted(MODULES.keys() - used)
+    assert not untested, (
+        "no test imports "
+        + "; ".join(
+            f"{module} ({MODULES[module].relative_to(PACKAGE_DIR.parent)})" for module in untested
+        )
+        + ": add tests/<experiment>/test_<module>.py importing it"
+    )
+
+
+def test_test_import_scan_sees_every_form():
+    code = (
+        "import medlab.device as device\n"
+        "from medlab.rag import summary\n"
+        "def test():\n"
+        "    from medlab.report.usage import usage_table\n"
+        "    command = ['python', '-m', 'medlab.cli', 'predict']\n"
+        "from . import sibling\n"
+    )
+    assert _names_used_by_test_code(ast.parse(code)) == {
+        "medlab",
+        "medlab.device",
+        "medlab.rag",
+        "medlab.rag.summary",
+        "medlab.report",
+        "medlab.report.usage",
+        "medlab.report.usage.usage_table",
+        "medlab.cli",
+        "medlab.cli.__main__",
+    }

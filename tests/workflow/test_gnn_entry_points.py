@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from test_gnn_training import NEGATIVE, POSITIVE
+from gnn.test_training import NEGATIVE, POSITIVE
 
 from medlab.config import gnn_variant_spec, load_config
 from medlab.gnn.aggregate import DatasetFiles, RunFiles, SummaryPaths, aggregate

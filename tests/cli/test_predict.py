@@ -6,6 +6,7 @@ Each run directory is written by the same library calls the workflow's adapters 
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from rdkit import Chem
 
 from medlab import cli
 from medlab.cli import main
+from medlab.cli.predict import positive_int
 from medlab.data.fetch import packaged_file
 from medlab.gnn.evaluate import evaluate_run
 from medlab.gnn.featurize import (
@@ -49,7 +51,7 @@ from medlab.io import read_json, write_json
 B3DB = TableSpec("SMILES", "BBB+/BBB-", "BBB+", "BBB-", separator="\t")
 # the config's defaults (specs carry none of their own), shrunk to a tiny model
 SPEC = dict(
-    yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["gnn"][
+    yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yaml").read_text())["gnn"][
         "defaults"
     ],
     arch="gat",
@@ -366,7 +368,7 @@ def test_entry_point_runs_as_a_program(runs, tmp_path):
     output = tmp_path / "predictions.csv"
     command = [sys.executable, "-m", "medlab.cli", "predict", "--run", str(runs[0])]
     command += [str(molecules), "-o", str(output), "--device", "cpu"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "predicted 1 molecules, 1 invalid" in result.stdout
@@ -402,6 +404,17 @@ def test_a_subcommand_registered_by_the_same_pattern_gets_the_same_handling(monk
 def test_console_script_points_at_main():
     """pyproject's [project.scripts] entry names this module's main (checked as text: tomllib
     needs Python 3.11, the project supports 3.10)."""
-    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     scripts = pyproject.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
     assert 'medlab = "medlab.cli:main"' in scripts
+
+
+def test_thread_count_must_be_a_whole_number_of_at_least_one(capsys):
+    assert positive_int("3") == 3
+    for text in ("0", "-2", "two", "1.5"):
+        with pytest.raises(argparse.ArgumentTypeError, match=repr(text)):
+            positive_int(text)
+    arguments = ["predict", "--run", "run", "molecules.csv", "-o", "out.csv", "--threads", "0"]
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--threads" in error and "at least 1" in error
