@@ -56,3 +56,23 @@ def test_a_second_call_replaces_the_handler(tmp_path, restore_logging):
     assert "only here" not in (tmp_path / "first.log").read_text()
     assert "only here" in (tmp_path / "second.log").read_text()
     assert len(logging.getLogger().handlers) == 1
+
+
+def test_retried_job_keeps_every_attempt(tmp_path, restore_logging):
+    """Snakemake empties the log before a retry; <log>.attempts keeps the failed attempt."""
+    log_file = tmp_path / "train.log"
+    configure_logging(str(log_file), keep_attempts=True)
+    logging.getLogger("medlab.example").error("attempt one ran out of memory")
+    log_file.write_text("")  # what Snakemake does before the next attempt
+    configure_logging(str(log_file), keep_attempts=True)
+    logging.getLogger("medlab.example").info("attempt two finished")
+    assert "out of memory" not in log_file.read_text()
+    attempts = (tmp_path / "train.log.attempts").read_text()
+    assert attempts.count("---- job started") == 2
+    assert attempts.index("out of memory") < attempts.index("attempt two finished")
+
+
+def test_attempt_history_is_opt_in(tmp_path, restore_logging):
+    configure_logging(str(tmp_path / "job.log"))
+    logging.getLogger("medlab.example").info("one attempt")
+    assert not (tmp_path / "job.log.attempts").exists()
