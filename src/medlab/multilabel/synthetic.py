@@ -132,7 +132,8 @@ def _conditions(rng: np.random.Generator) -> set[str]:
 
 def _note(rng: np.random.Generator, labels: set[str]) -> str:
     parts = list(rng.choice(NOISE, size=rng.integers(3, 7), replace=False))
-    for label in labels - {"healthy"}:
+    # in LABELS order: iterating the set would follow string hashing, which changes per process
+    for label in sorted(labels - {"healthy"}, key=LABELS.index):
         # weak signal: one cue in 30% of positive notes, otherwise two or three
         count = 1 if rng.random() < 0.3 else int(rng.integers(2, 4))
         parts += list(rng.choice(CUES[label], size=count, replace=False))
