@@ -237,6 +237,7 @@ def _stage_features(
         ValueError: when no question of the stage has a passage holding its whole answer.
     """
     examples = reader_examples(questions, passages, spec.negatives_per_question, spec.seed)
+    examples = _fitting_examples(reader.tokenizer, examples, spec.max_length, spec.stride, stage)
     if not examples:
         raise ValueError(
             f"no {stage} training question has a passage containing its answer; cannot "
@@ -250,6 +251,27 @@ def _stage_features(
         len(features["input_ids"]),
     )
     return features
+
+
+def _fitting_examples(tokenizer, examples, max_length: int, stride: int, stage: str) -> list:
+    """The examples whose question leaves more than ``stride`` passage tokens in a window.
+
+    The tokenizer cannot cut overlapping windows from less (it fails), and a long synthetic
+    question (a whole sentence turned cloze) can take most of a short window.
+    """
+    room = max_length - stride - tokenizer.num_special_tokens_to_add(pair=True)
+    lengths = {q: len(tokenizer.tokenize(q)) for q in {e[0] for e in examples}}
+    fitting = [e for e in examples if lengths[e[0]] < room]
+    if len(fitting) < len(examples):
+        log.warning(
+            "%s stage: %d example(s) dropped, their question leaves no more than %d passage "
+            "tokens in a %d-token window (raise rag.reader.max_length or lower its stride)",
+            stage,
+            len(examples) - len(fitting),
+            stride,
+            max_length,
+        )
+    return fitting
 
 
 def _train_stage(
