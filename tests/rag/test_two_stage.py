@@ -43,11 +43,24 @@ def train(corpus, synthetic_epochs=1):
 
 @pytest.fixture(scope="module")
 def two_stage(corpus):
-    return train(corpus)
+    """The two-stage run, with the examples each stage built: (reader, epoch log, examples)."""
+    _, _, _, synthetic = corpus
+    examples = {}
+    original = training.reader_examples
+
+    def recording(questions, passages, negatives_per_question, seed):
+        made = original(questions, passages, negatives_per_question, seed)
+        examples["synthetic" if questions is synthetic else "gold"] = made
+        return made
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "reader_examples", recording)
+        reader, epochs = train(corpus)
+    return reader, epochs, examples
 
 
 def test_stages_run_in_order_with_one_epoch_numbering(two_stage):
-    _, epochs = two_stage
+    _, epochs, _ = two_stage
     assert epochs["stage"].tolist() == ["synthetic", "gold"]
     assert epochs["epoch"].tolist() == [1, 2]
     assert list(epochs.columns[:2]) == ["epoch", "stage"]
@@ -55,7 +68,7 @@ def test_stages_run_in_order_with_one_epoch_numbering(two_stage):
 
 def test_the_kept_weights_are_the_best_dev_epoch(corpus, two_stage):
     prepared, _, dev, _ = corpus
-    reader, epochs = two_stage
+    reader, epochs, _ = two_stage
     kept = evaluate_reader_on_gold(reader, dev, prepared.passages)["f1"]
     assert kept == pytest.approx(epochs["dev_f1"].max())
 
@@ -70,30 +83,17 @@ def test_without_synthetic_epochs_only_the_gold_stage_runs(corpus):
     assert epochs["stage"].tolist() == ["gold"] and epochs["epoch"].tolist() == [1]
 
 
-def test_no_dev_or_test_text_in_the_synthetic_training_examples(corpus, monkeypatch):
-    prepared, train_questions, dev, synthetic = corpus
-    seen = {}
-    original = training.reader_examples
-
-    def recording(questions, passages, negatives_per_question, seed):
-        examples = original(questions, passages, negatives_per_question, seed)
-        stage = "synthetic" if questions is synthetic else "gold"
-        seen[stage] = examples
-        return examples
-
-    monkeypatch.setattr(training, "reader_examples", recording)
-    train(corpus)
-    held_out = [
-        text for doc_id, text in prepared.documents.items() if prepared.split_of[doc_id] != "train"
-    ]
-    train_texts = [
-        text for doc_id, text in prepared.documents.items() if prepared.split_of[doc_id] == "train"
-    ]
-    negatives = [e for e in seen["synthetic"] if e[2] == -1]
-    assert seen["synthetic"] and negatives  # answer windows and negative passages
-    for question, passage, _, _ in seen["synthetic"]:
-        assert any(passage in text for text in train_texts)
-        assert not any(passage in text for text in held_out)
+def test_no_dev_or_test_text_in_the_synthetic_training_examples(corpus, two_stage):
+    prepared = corpus[0]
+    examples = two_stage[2]["synthetic"]
+    texts_by_split = {"train": [], "held out": []}
+    for doc_id, text in prepared.documents.items():
+        split = "train" if prepared.split_of[doc_id] == "train" else "held out"
+        texts_by_split[split].append(text)
+    assert any(e[2] == -1 for e in examples)  # negative passages are checked too
+    for _, passage, _, _ in examples:
+        assert any(passage in text for text in texts_by_split["train"])
+        assert not any(passage in text for text in texts_by_split["held out"])
 
 
 def test_retriever_trains_on_gold_and_synthetic_pairs(corpus):
