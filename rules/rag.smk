@@ -98,6 +98,7 @@ rule rag_synthesize:
     output:
         questions="results/rag/{corpus}/synthetic/questions.jsonl",
         stats="results/rag/{corpus}/synthetic/stats.json",
+        sample="results/rag/{corpus}/synthetic/sample.tsv",
     params:
         code=script_code("rag_synthesize"),
         synthetic=rag_layout.synthetic_settings(config["rag"]),

@@ -10,6 +10,7 @@ synthesize_corpus(
     snakemake.input.questions,
     snakemake.output.questions,
     snakemake.output.stats,
+    snakemake.output.sample,
     synthetic["per_passage"],
     synthetic["max_examples"],
     snakemake.params.seed,

@@ -4,6 +4,7 @@ settings and inputs chosen from the config, and its place in the report's inputs
 import copy
 import json
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -24,6 +25,7 @@ def run_synthesize(directory, max_examples=None, kinds=KINDS):
         directory / "questions.jsonl",
         directory / "synthetic" / "questions.jsonl",
         directory / "synthetic" / "stats.json",
+        directory / "synthetic" / "sample.tsv",
         per_passage=3,
         max_examples=max_examples,
         seed=0,
@@ -88,6 +90,9 @@ def test_no_training_question_is_a_clear_error(tmp_path):
 def test_report_sample_is_seeded_and_ordered(tmp_path):
     write_tiny_corpus(tmp_path)
     questions = run_synthesize(tmp_path)
+    table = pd.read_csv(tmp_path / "synthetic" / "sample.tsv", sep="\t")
+    assert list(table.columns) == ["kind", "question", "answer", "document"]
+    assert table["question"].tolist() == [q.question for q in sample_questions(questions, 10, 0)]
     sample = sample_questions(questions, 4, seed=0)
     assert sample == sample_questions(questions, 4, seed=0)
     assert len(sample) == 4 and sample == [q for q in questions if q in sample]
@@ -118,7 +123,7 @@ def test_synthetic_inputs_follow_the_switches(rag):
     retriever_only = copy.deepcopy(disabled)
     retriever_only["retriever_training"]["synthetic"] = True
     assert layout.synthetic_input(retriever_only, "c", layout.retriever_uses_synthetic) == synthetic
-    assert "rag_synthetic_questions" in layout.report_inputs(retriever_only)
+    assert "rag_synthetic_sample" in layout.report_inputs(retriever_only)
 
 
 def test_settings_of_the_rule_and_of_reading_are_separate(rag):

@@ -70,9 +70,14 @@ def index_inputs(rag: dict, corpus: str) -> dict:
 
 
 def synthetic_files(corpus: str) -> dict:
-    """The synthetic stage's outputs: questions (the questions.jsonl format) and stats."""
+    """The synthetic stage's outputs: questions (the questions.jsonl format), stats and the
+    report's sample."""
     root = f"results/rag/{corpus}/synthetic"
-    return {"questions": f"{root}/questions.jsonl", "stats": f"{root}/stats.json"}
+    return {
+        "questions": f"{root}/questions.jsonl",
+        "stats": f"{root}/stats.json",
+        "sample": f"{root}/sample.tsv",
+    }
 
 
 def reader_uses_synthetic(rag: dict) -> bool:
@@ -157,8 +162,8 @@ def report_inputs(rag: dict) -> dict:
         retriever_uses_synthetic(rag) and "dense_finetuned" in rag_base_retrievers(rag)
     ):
         synthetic = synthetic_files(rag["corpus"]["name"])
-        inputs["rag_synthetic_questions"] = synthetic["questions"]
         inputs["rag_synthetic_stats"] = synthetic["stats"]
+        inputs["rag_synthetic_sample"] = synthetic["sample"]
     if "dense_finetuned" in rag_base_retrievers(rag):
         inputs["rag_retriever_epochs"] = f"{root}/retriever/epochs.tsv"
     return inputs

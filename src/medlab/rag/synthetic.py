@@ -29,7 +29,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from medlab.io import write_json
+import pandas as pd
+
+from medlab.io import write_json, write_tsv
 from medlab.rag.corpus import Question, read_questions, write_jsonl
 from medlab.rag.passages import Passage, read_passages
 from medlab.rag.readers import split_sentences
@@ -55,6 +57,8 @@ TIME_UNITS = {"day", "week", "month", "year", "hour", "minute", "h", "min"}
 
 MIN_SENTENCE_WORDS, MAX_SENTENCE_WORDS = 6, 60
 MAX_ANSWER_WORDS = 20
+# synthetic questions shown in the report
+REPORT_SAMPLE = 10
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,7 @@ def synthesize_corpus(
     questions_path,
     synthetic_questions_path,
     stats_path,
+    sample_path,
     per_passage: int,
     max_examples: int | None,
     seed: int,
@@ -268,8 +273,9 @@ def synthesize_corpus(
 
     The training documents are those of the questions in the train split of
     ``questions_path`` (the prepared questions JSONL). Writes ``synthetic_questions_path``
-    in the same record format (split ``train``) and ``stats_path`` (see
-    :func:`synthetic_stats`), both atomically; returns the questions.
+    in the same record format (split ``train``), ``stats_path`` (see :func:`synthetic_stats`)
+    and ``sample_path`` (:func:`sample_table` of REPORT_SAMPLE questions, for the report), all
+    atomically; returns the questions.
 
     Raises:
         ValueError: naming ``questions_path`` when it has no training question, and on an
@@ -288,6 +294,7 @@ def synthesize_corpus(
     questions, counts = synthesize(passages, train_doc_ids, per_passage, max_examples, seed, kinds)
     write_jsonl([{**q.__dict__, "split": "train"} for q in questions], synthetic_questions_path)
     write_json(synthetic_stats(questions, counts, train_doc_ids, kinds), stats_path)
+    write_tsv(sample_table(sample_questions(questions, REPORT_SAMPLE, seed)), sample_path)
     return questions
 
 
@@ -317,3 +324,19 @@ def sample_questions(questions: list[Question], size: int, seed: int) -> list[Qu
     """A seeded sample of at most ``size`` questions, in their original order (for the report)."""
     chosen = sorted(random.Random(seed).sample(range(len(questions)), min(size, len(questions))))
     return [questions[index] for index in chosen]
+
+
+def sample_table(questions: list[Question]) -> pd.DataFrame:
+    """One row per question: kind, question, answer, document."""
+    return pd.DataFrame(
+        [
+            {
+                "kind": kind_of_question(q),
+                "question": q.question,
+                "answer": q.answers[0]["text"],
+                "document": q.doc_id,
+            }
+            for q in questions
+        ],
+        columns=["kind", "question", "answer", "document"],
+    )
