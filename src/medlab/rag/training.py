@@ -181,7 +181,8 @@ def train_reader(
     questions (gold or synthetic), so no dev or test text reaches the reader in training.
 
     Raises:
-        ValueError: when no training question has a passage holding its whole answer.
+        ValueError: when no training question of a stage has a passage holding its whole
+            answer, or when there is no stage (``spec.epochs`` and ``synthetic_epochs`` 0).
         NonFiniteLossError: when the loss becomes NaN or infinite.
     """
     generator = seed_everything(spec.seed)
@@ -191,7 +192,10 @@ def train_reader(
     stages = []
     if synthetic and synthetic_epochs > 0:
         stages.append(("synthetic", synthetic, synthetic_epochs))
-    stages.append(("gold", train, spec.epochs))
+    if spec.epochs > 0:  # 0: synthetic only (an ablation of bench/rag_targets.py)
+        stages.append(("gold", train, spec.epochs))
+    if not stages:
+        raise ValueError("no training stage: give gold epochs or synthetic questions and epochs")
     rows = []
     # dev F1 is NaN when no dev question has a gold passage: then each epoch replaces the last
     best = EarlyStopping(patience=None, mode="max", ties_improve=True, snapshot_on_cpu=True)
