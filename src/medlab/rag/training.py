@@ -199,14 +199,21 @@ def train_reader(
     rows = []
     # dev F1 is NaN when no dev question has a gold passage: then each epoch replaces the last
     best = EarlyStopping(patience=None, mode="max", ties_improve=True, snapshot_on_cpu=True)
-    for stage, questions, epochs in stages:
-        stage_passages = (
-            passages if stage == "gold" else training_passages(passages, train, questions)
+    # every stage's windows before any training, so a stage without usable questions fails early
+    features_of = {
+        stage: _stage_features(
+            reader,
+            questions,
+            passages if stage == "gold" else training_passages(passages, train, questions),
+            spec,
+            stage,
         )
-        features = _stage_features(reader, questions, stage_passages, spec, stage)
+        for stage, questions, _ in stages
+    }
+    for stage, _, epochs in stages:
         rows += _train_stage(
             reader,
-            features,
+            features_of[stage],
             dev,
             passages,
             spec,
