@@ -281,12 +281,11 @@ def synthesize_corpus(
         ValueError: naming ``questions_path`` when it has no training question, and on an
             unknown kind.
     """
-    _, splits = read_questions(questions_path)
-    train_questions, _ = read_questions(questions_path, splits={"train"})
-    train_doc_ids = sorted({q.doc_id for q in train_questions})
+    gold, splits = read_questions(questions_path)
+    train_doc_ids = sorted({q.doc_id for q, split in zip(gold, splits) if split == "train"})
     if not train_doc_ids:
         raise ValueError(
-            f"{questions_path}: no question in the train split ({len(splits)} questions in all), "
+            f"{questions_path}: no question in the train split ({len(gold)} questions in all), "
             "so there is no training document to make synthetic questions from; raise "
             "rag.split_fractions[0] or rag.corpus.max_documents"
         )
