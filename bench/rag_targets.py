@@ -54,12 +54,12 @@ ENCODER = "packaged:all-MiniLM-L6-v2"
 # --quick: enough to run every part end to end in a couple of minutes on one CPU thread
 QUICK = {
     "documents": 4,
-    "questions_per_split": 8,
-    "passage_size": 100,
-    "overlap": 20,
+    "questions_per_split": 6,
+    "passage_size": 60,
+    "overlap": 10,
     "reader_max_length": 96,
-    "synthetic_max": 24,
-    "synthetic_curve": [8, 16],
+    "synthetic_max": 16,
+    "synthetic_curve": [8],
 }
 
 
