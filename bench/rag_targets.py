@@ -5,13 +5,20 @@
 - the reader fine-tuned on the train questions: EM / F1 on test with the gold passage and
   end to end (top-5 hybrid passages);
 - BM25 build and query latency, rank-bm25 vs bm25s; dense query latency FAISS vs numpy
-  brute force (same embeddings) — side by side in one run.
+  brute force (same embeddings) — side by side in one run;
+- synthetic QA from the training documents (medlab.rag.synthetic): the reader trained on
+  gold only / synthetic only / synthetic -> gold (test EM and F1 with the gold passage,
+  end-to-end F1 at top 5 of the best hybrid), and a learning curve of dev F1 against the
+  number of synthetic questions.
 
-    python bench/rag_targets.py [--parts retrieval reader] [--reader-epochs 2] [--reader-lr 1e-4] [--retriever-epochs 1] [--threads 1]
+    python bench/rag_targets.py [--parts retrieval reader synthetic] [--reader-epochs 2] [--reader-lr 1e-4] [--retriever-epochs 1] [--threads 1]
+        [--synthetic-per-passage 3] [--synthetic-max 2000] [--synthetic-epochs 1] [--synthetic-curve 500 1000 2000]
+        [--retriever-synthetic] [--quick]
 
 Prints a table and writes bench/out/rag_<part>.md (and .tsv) per part: retrieval
-(recall, fusion, fine-tuned retriever, latencies) and reader. COVID-QA comes from
-$MEDLAB_DATA_MIRROR (or ../shared/data).
+(recall, fusion, fine-tuned retriever, latencies), reader and synthetic. COVID-QA comes
+from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks that everything runs
+(a few documents and questions, tiny budgets); its numbers mean nothing.
 """
 
 from __future__ import annotations
@@ -28,8 +35,9 @@ import torch
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import load_squad
 from medlab.rag.fusion import reciprocal_rank_fusion, tune_fusion_weight, weighted_score_fusion
-from medlab.rag.passages import gold_passages, split_passages, split_questions_by_document
+from medlab.rag.passages import gold_passages, prepare_corpus
 from medlab.rag.retrieval import BM25S, DenseFaiss, RankBM25, load_sentence_encoder
+from medlab.rag.synthetic import synthesize
 from medlab.rag.training import (
     ReaderTrainingSpec,
     RetrieverTrainingSpec,
@@ -43,19 +51,29 @@ OUT = ROOT / "bench" / "out"
 ENCODER = "packaged:all-MiniLM-L6-v2"
 
 
-def load(passage_size: int, overlap: int):
+# --quick: enough to run every part end to end in a couple of minutes on one CPU thread
+QUICK = {
+    "documents": 4,
+    "questions_per_split": 6,
+    "passage_size": 60,
+    "overlap": 10,
+    "reader_max_length": 96,
+    "synthetic_max": 16,
+    "synthetic_curve": [8],
+}
+
+
+def load(passage_size: int, overlap: int, max_documents: int | None = None, max_questions=None):
+    """COVID-QA passages, questions per split (by document, as the pipeline splits) and the
+    training documents; ``max_documents`` / ``max_questions`` (per split) cut it down."""
     mirror = Path(os.environ.get("MEDLAB_DATA_MIRROR", ROOT.parent / "shared" / "data"))
     corpus = load_squad(mirror / "200423_covidQA.json")
-    splits = split_questions_by_document(sorted(corpus.documents), (0.6, 0.2, 0.2), seed=0)
-    passages = [
-        p
-        for d in sorted(corpus.documents)
-        for p in split_passages(d, corpus.documents[d], passage_size, overlap)
-    ]
+    prepared = prepare_corpus(corpus, passage_size, overlap, (0.6, 0.2, 0.2), 0, max_documents)
     by_split = {
-        name: [q for q in corpus.questions if q.doc_id in set(ids)] for name, ids in splits.items()
+        name: [q for q in prepared.questions if q.doc_id in set(ids)][:max_questions]
+        for name, ids in prepared.splits.items()
     }
-    return passages, by_split
+    return prepared.passages, by_split, prepared.splits["train"]
 
 
 def recall_at(rankings, questions, passages, k: int) -> float:
@@ -84,12 +102,42 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
-        "--parts", nargs="+", choices=["retrieval", "reader"], default=["retrieval", "reader"]
+        "--parts",
+        nargs="+",
+        choices=["retrieval", "reader", "synthetic"],
+        default=["retrieval", "reader", "synthetic"],
+    )
+    parser.add_argument("--reader-max-length", type=int, default=384)
+    parser.add_argument("--synthetic-per-passage", type=int, default=3)
+    parser.add_argument("--synthetic-max", type=int, default=2000)
+    parser.add_argument("--synthetic-epochs", type=int, default=1)
+    parser.add_argument("--synthetic-curve", type=int, nargs="+", default=[500, 1000, 2000])
+    parser.add_argument(
+        "--retriever-synthetic",
+        action="store_true",
+        help="add the synthetic (question, passage) pairs to retriever fine-tuning",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a few documents and tiny budgets: checks it runs"
     )
     args = parser.parse_args()
+    if args.quick:
+        args.reader_epochs = args.retriever_epochs = args.synthetic_epochs = 1
+        args.reader_max_length = QUICK["reader_max_length"]
+        args.passage_size, args.overlap = QUICK["passage_size"], QUICK["overlap"]
+        args.synthetic_max = QUICK["synthetic_max"]
+        args.synthetic_curve = QUICK["synthetic_curve"]
     torch.set_num_threads(args.threads)
     device = torch.device("cpu")
-    passages, split = load(args.passage_size, args.overlap)
+    passages, split, train_documents = load(
+        args.passage_size,
+        args.overlap,
+        QUICK["documents"] if args.quick else None,
+        QUICK["questions_per_split"] if args.quick else None,
+    )
+    synthetic, _ = synthesize(
+        passages, train_documents, args.synthetic_per_passage, args.synthetic_max, seed=0
+    )
     texts, test = [p.text for p in passages], split["test"]
     queries = [q.question for q in test]
     print(
@@ -97,24 +145,33 @@ def main() -> None:
         flush=True,
     )
     settings = (
-        f"COVID-QA, passages {args.passage_size}/{args.overlap} tokens, CPU {args.threads} thread(s), "
-        f"retriever epochs {args.retriever_epochs}, reader epochs {args.reader_epochs}"
+        f"COVID-QA{' --quick' if args.quick else ''}, passages {args.passage_size}/{args.overlap} "
+        f"tokens, CPU {args.threads} thread(s), retriever epochs {args.retriever_epochs}"
+        f"{' (+ synthetic pairs)' if args.retriever_synthetic else ''}, reader epochs "
+        f"{args.reader_epochs}, {len(synthetic)} synthetic questions ({args.synthetic_per_passage} "
+        f"per passage, at most {args.synthetic_max}), synthetic epochs {args.synthetic_epochs}"
     )
     hybrid = None
     if "retrieval" in args.parts:
-        rows, hybrid_name, hybrid = retrieval_part(passages, split, args, device)
+        rows, hybrid_name, hybrid = retrieval_part(
+            passages, split, synthetic if args.retriever_synthetic else [], args, device
+        )
         save("retrieval", rows, settings)
+    if {"reader", "synthetic"} & set(args.parts) and hybrid is None:
+        # without the retrieval part: the RRF of BM25 and the off-the-shelf dense ranking
+        bm25, dense = (
+            BM25S(texts).search(queries, 50),
+            DenseFaiss(load_sentence_encoder(ENCODER), texts).search(queries, 50),
+        )
+        hybrid_name, hybrid = (
+            "hybrid_rrf",
+            [reciprocal_rank_fusion([b, d], 50) for b, d in zip(bm25, dense)],
+        )
     if "reader" in args.parts:
-        if hybrid is None:  # reader only: the RRF of BM25 and the off-the-shelf dense ranking
-            bm25, dense = (
-                BM25S(texts).search(queries, 50),
-                DenseFaiss(load_sentence_encoder(ENCODER), texts).search(queries, 50),
-            )
-            hybrid_name, hybrid = (
-                "hybrid_rrf",
-                [reciprocal_rank_fusion([b, d], 50) for b, d in zip(bm25, dense)],
-            )
         save("reader", reader_part(passages, split, hybrid_name, hybrid, args, device), settings)
+    if "synthetic" in args.parts:
+        rows = synthetic_part(passages, split, train_documents, hybrid_name, hybrid, args, device)
+        save("synthetic", rows, settings)
 
 
 def save(part: str, rows: list[dict], settings: str) -> None:
@@ -127,9 +184,10 @@ def save(part: str, rows: list[dict], settings: str) -> None:
     )
 
 
-def retrieval_part(passages, split, args, device):
-    """Recall@5 per retriever, dev-tuned fusion, fine-tuned retriever, BM25 and dense latencies; returns the
-    rows and the best hybrid ranking of the test questions (what the reader part reads end to end)."""
+def retrieval_part(passages, split, synthetic, args, device):
+    """Recall@5 per retriever, dev-tuned fusion, fine-tuned retriever (on the train questions
+    and the ``synthetic`` ones), BM25 and dense latencies; returns the rows and the best hybrid
+    ranking of the test questions (what the reader parts read end to end)."""
     texts, test = [p.text for p in passages], split["test"]
     queries = [q.question for q in test]
     rows = []
@@ -184,7 +242,7 @@ def retrieval_part(passages, split, args, device):
 
     # retriever fine-tuning on train questions (MNRL, BM25 hard negatives)
     tuned = load_sentence_encoder(ENCODER)
-    pairs = retriever_pairs(split["train"], passages, BM25S(texts))
+    pairs = retriever_pairs(split["train"] + synthetic, passages, BM25S(texts))
     _, tune_s = timed(
         lambda: train_retriever(
             tuned, pairs, RetrieverTrainingSpec(epochs=args.retriever_epochs), device
@@ -243,19 +301,20 @@ def retrieval_part(passages, split, args, device):
     return rows, best_hybrid_name, rankings[best_hybrid_name]
 
 
-def reader_part(passages, split, hybrid_name: str, hybrid, args, device):
-    """The reader fine-tuned on the train questions: test EM / F1 with the gold passage and end to end."""
-    texts, test = [p.text for p in passages], split["test"]
-    rows = []
-    spec = ReaderTrainingSpec(
-        epochs=args.reader_epochs, batch_size=16, lr=args.reader_lr, max_length=384, stride=128
+def reader_spec(args, epochs: int) -> ReaderTrainingSpec:
+    return ReaderTrainingSpec(
+        epochs=epochs,
+        batch_size=16,
+        lr=args.reader_lr,
+        max_length=args.reader_max_length,
+        stride=args.reader_max_length // 3,
     )
-    (reader, epochs), train_s = timed(
-        lambda: train_reader(
-            ENCODER, split["train"], split["dev"], passages, spec, device, {"batch_size": 32}
-        )
-    )
-    print(epochs.to_string(), flush=True)
+
+
+def score_reader(reader, test, passages, hybrid_name: str, hybrid) -> dict[str, dict]:
+    """Test EM / F1 with the gold passage and end to end (top 5 of ``hybrid``), with n."""
+    texts = [p.text for p in passages]
+    scores = {}
     for setting, passage_lists in (
         ("gold passage", [gold_passages(q, passages)[:1] for q in test]),
         (f"end to end, {hybrid_name} top-5", [[i for i, _ in r[:5]] for r in hybrid]),
@@ -263,16 +322,94 @@ def reader_part(passages, split, hybrid_name: str, hybrid, args, device):
         scored = [(q, p) for q, p in zip(test, passage_lists) if p]
         answers = [reader.read(q.question, p, texts).text for q, p in scored]
         golds = [[a["text"] for a in q.answers] for q, _ in scored]
-        em = np.mean([exact_match(a, g) for a, g in zip(answers, golds)])
-        f1 = np.mean([token_f1(a, g) for a, g in zip(answers, golds)])
+        scores[setting] = {
+            "em": float(np.mean([exact_match(a, g) for a, g in zip(answers, golds)])),
+            "f1": float(np.mean([token_f1(a, g) for a, g in zip(answers, golds)])),
+            "n": len(scored),
+        }
+    return scores
+
+
+def reader_part(passages, split, hybrid_name: str, hybrid, args, device):
+    """The reader fine-tuned on the train questions: test EM / F1 with the gold passage and end to end."""
+    (reader, epochs), train_s = timed(
+        lambda: train_reader(
+            ENCODER,
+            split["train"],
+            split["dev"],
+            passages,
+            reader_spec(args, args.reader_epochs),
+            device,
+            {"batch_size": 32},
+        )
+    )
+    print(epochs.to_string(), flush=True)
+    return [
+        {
+            "target": f"reader ({setting})",
+            "metric": "test EM / F1",
+            "value": f"{s['em']:.3f} / {s['f1']:.3f} (n={s['n']}; trained {train_s:.0f} s)",
+        }
+        for setting, s in score_reader(reader, split["test"], passages, hybrid_name, hybrid).items()
+    ]
+
+
+def synthetic_part(passages, split, train_documents, hybrid_name: str, hybrid, args, device):
+    """Synthetic QA ablation (gold only / synthetic only / synthetic -> gold: test EM and F1
+    with the gold passage, end-to-end F1) and the learning curve of dev F1 against the number
+    of synthetic questions (synthetic -> gold, best dev epoch)."""
+
+    def run(setting: str, synthetic, gold_epochs: int):
+        (reader, epochs), seconds = timed(
+            lambda: train_reader(
+                ENCODER,
+                split["train"],
+                split["dev"],
+                passages,
+                reader_spec(args, gold_epochs),
+                device,
+                {"batch_size": 32},
+                synthetic,
+                args.synthetic_epochs if synthetic else 0,
+            )
+        )
+        print(f"{setting}:\n{epochs.to_string()}", flush=True)
+        return reader, epochs, seconds
+
+    def questions(size: int):
+        return synthesize(passages, train_documents, args.synthetic_per_passage, size, seed=0)[0]
+
+    synthetic = questions(args.synthetic_max)
+    rows = []
+    for setting, synthetic_questions, gold_epochs in (
+        ("gold only", None, args.reader_epochs),
+        ("synthetic only", synthetic, 0),
+        ("synthetic -> gold", synthetic, args.reader_epochs),
+    ):
+        reader, epochs, seconds = run(setting, synthetic_questions, gold_epochs)
+        scores = score_reader(reader, split["test"], passages, hybrid_name, hybrid)
+        gold, end_to_end = scores.values()
         rows.append(
             {
-                "target": f"reader ({setting})",
-                "metric": "test EM / F1",
-                "value": f"{em:.3f} / {f1:.3f} (n={len(scored)}; trained {train_s:.0f} s)",
+                "target": f"reader, {setting}",
+                "metric": f"test EM / F1 gold passage; F1 {hybrid_name} top-5; best dev F1",
+                "value": f"{gold['em']:.3f} / {gold['f1']:.3f}; {end_to_end['f1']:.3f}; "
+                f"{epochs['dev_f1'].max():.3f} (n={gold['n']}; {len(synthetic_questions or [])} "
+                f"synthetic; trained {seconds:.0f} s)",
             }
         )
-
+    for size in args.synthetic_curve:
+        subset = questions(size)
+        _, epochs, seconds = run(f"curve, {size} synthetic", subset, args.reader_epochs)
+        after_synthetic = epochs.loc[epochs["stage"] == "synthetic", "dev_f1"].iloc[-1]
+        rows.append(
+            {
+                "target": f"learning curve, {len(subset)} synthetic questions",
+                "metric": "dev F1 after synthetic stage / best dev F1 after gold",
+                "value": f"{after_synthetic:.3f} / {epochs['dev_f1'].max():.3f} "
+                f"(trained {seconds:.0f} s)",
+            }
+        )
     return rows
 
 

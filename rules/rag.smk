@@ -23,6 +23,9 @@ rule rag_corpus:
         passages="results/rag/{corpus}/passages.jsonl",
         issues="results/rag/{corpus}/issues.tsv",
         stats="results/rag/{corpus}/stats.json",
+    # the configured corpus only: results/rag/<corpus>/synthetic/ is rag_synthesize's
+    wildcard_constraints:
+        corpus=get_constraint([config["rag"]["corpus"]["name"]]),
     params:
         code=script_code("rag_corpus"),
         format=config["rag"]["corpus"]["format"],
@@ -86,8 +89,37 @@ rule rag_index_dense:
         "../workflow_scripts/rag_index_dense.py"
 
 
+# synthetic questions from the training documents' passages, for two-stage reader training
+# and (rag.retriever_training.synthetic) extra retriever pairs
+rule rag_synthesize:
+    input:
+        passages="results/rag/{corpus}/passages.jsonl",
+        questions="results/rag/{corpus}/questions.jsonl",
+    output:
+        questions="results/rag/{corpus}/synthetic/questions.jsonl",
+        stats="results/rag/{corpus}/synthetic/stats.json",
+        sample="results/rag/{corpus}/synthetic/sample.tsv",
+    params:
+        code=script_code("rag_synthesize"),
+        synthetic=rag_layout.synthetic_settings(config["rag"]),
+        seed=config["rag"]["split_seed"],
+    log:
+        "logs/rag/{corpus}/synthesize.log",
+    benchmark:
+        "benchmarks/rag/{corpus}/synthesize.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_synthesize.py"
+
+
 rule rag_train_retriever:
     input:
+        unpack(
+            lambda wc: rag_layout.synthetic_input(
+                config["rag"], wc.corpus, rag_layout.retriever_uses_synthetic
+            )
+        ),
         passages="results/rag/{corpus}/passages.jsonl",
         questions="results/rag/{corpus}/questions.jsonl",
     output:
@@ -117,6 +149,11 @@ rule rag_train_retriever:
 
 rule rag_train_reader:
     input:
+        unpack(
+            lambda wc: rag_layout.synthetic_input(
+                config["rag"], wc.corpus, rag_layout.reader_uses_synthetic
+            )
+        ),
         passages="results/rag/{corpus}/passages.jsonl",
         questions="results/rag/{corpus}/questions.jsonl",
     output:
@@ -127,6 +164,7 @@ rule rag_train_reader:
         model=config["rag"]["reader"]["model"],
         reader=rag_layout.reader_options(config["rag"]),
         training=config["rag"]["reader"]["training"],
+        synthetic_epochs=rag_layout.synthetic_epochs(config["rag"]),
         device=config["device"],
     threads: config["rag"]["threads"]
     resources:

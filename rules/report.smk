@@ -8,6 +8,7 @@ include: "functions/report.smk"
 # The RAG rules' jobs in the timing table: each rule file declares its rules like this.
 declare_benchmarks("rag", rules.rag_index_bm25, get_rag_bm25_wildcards)
 declare_benchmarks("rag", rules.rag_index_dense, get_rag_dense_wildcards)
+declare_benchmarks("rag", rules.rag_synthesize, get_rag_synthesize_wildcards)
 declare_benchmarks("rag", rules.rag_train_retriever, get_rag_retriever_training_wildcards)
 declare_benchmarks("rag", rules.rag_train_reader, get_rag_reader_training_wildcards)
 declare_benchmarks("rag", rules.rag_retrieve, get_rag_corpus_wildcards)

@@ -27,6 +27,7 @@ from medlab.config import ConfigError, load_config
 from medlab.data.fetch import DataFetchError, UrlDataset, fetch_url_dataset
 from medlab.gnn.featurize import TableSpec, featurize_table, read_molecule_table
 from medlab.multilabel.data import read_hallmarks_zip
+from medlab.rag.synthetic import synthesize_corpus
 
 UNREACHABLE = "http://127.0.0.1:9/nothing-here/"  # discard port: connection refused at once
 # earlier results every row starts from; fetch rows target the results/data/toy/ files
@@ -114,6 +115,22 @@ def _molecules(rows: list[tuple[str, str]]) -> bytes:
 
 def _featurize(path: str) -> object:
     return featurize_table(read_molecule_table(path, MOLECULES), MOLECULES, source=path)
+
+
+def _synthesize(questions_path: str) -> object:
+    """The synthetic stage on a prepared questions file (outputs beside it)."""
+    directory = Path(questions_path).parent
+    return synthesize_corpus(
+        directory / "passages.jsonl",
+        questions_path,
+        *(
+            directory / "synthetic" / name
+            for name in ("questions.jsonl", "stats.json", "sample.tsv")
+        ),
+        per_passage=3,
+        max_examples=None,
+        seed=0,
+    )
 
 
 def _dropped_rows(path: str) -> str:
@@ -343,6 +360,22 @@ CASES = [
         fetching("data.json", b'{"data": [{"title": '),
         ("data.json from mirror:", "not a readable .json", "not kept"),
         DataFetchError,
+    ),
+    BadInput(
+        "unknown synthetic question kind",
+        preset("rag:\n  reader:\n    synthetic: {kinds: [numbers]}\n"),
+        ("config key rag.reader.synthetic.kinds", "'numbers'"),
+        ConfigError,
+    ),
+    BadInput(
+        "synthetic questions from a corpus without training questions",
+        reading(
+            _synthesize,
+            "questions.jsonl",
+            b'{"id": "q", "question": "Why?", "doc_id": "d", "answers": [], "split": "dev"}\n',
+        ),
+        ("questions.jsonl", "no question in the train split", "rag.split_fractions"),
+        ValueError,
     ),
     BadInput(
         "offline without a mirror",

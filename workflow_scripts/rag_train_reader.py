@@ -1,4 +1,4 @@
-"""Adapter: fine-tune the extractive reader on the train questions."""
+"""Adapter: fine-tune the extractive reader on the train questions (synthetic ones first when given)."""
 
 from medlab.device import select_device
 from medlab.io import write_tsv
@@ -11,6 +11,9 @@ configure_logging(snakemake.log[0], keep_attempts=True)
 device = select_device(snakemake.threads, snakemake.params.device)
 train, _ = read_questions(snakemake.input.questions, splits={"train"})
 dev, _ = read_questions(snakemake.input.questions, splits={"dev"})
+synthetic = (
+    read_questions(snakemake.input.synthetic)[0] if "synthetic" in snakemake.input.keys() else None
+)
 reader, epochs = fine_tune_reader(
     snakemake.params.model,
     read_passages(snakemake.input.passages),
@@ -19,6 +22,8 @@ reader, epochs = fine_tune_reader(
     snakemake.params.reader,
     snakemake.params.training,
     device,
+    synthetic,
+    snakemake.params.synthetic_epochs,
 )
 save_reader(reader, snakemake.output.model)
 write_tsv(epochs, snakemake.output.epochs)

@@ -30,6 +30,10 @@ def get_rag_reader_training_wildcards():
     return get_rag_corpus_wildcards() if "rag_reader_epochs" in get_rag_report_inputs() else []
 
 
+def get_rag_synthesize_wildcards():
+    return get_rag_corpus_wildcards() if "rag_synthetic_stats" in get_rag_report_inputs() else []
+
+
 def get_rag_reader_wildcards():
     corpus = config["rag"]["corpus"]["name"]
     return [dict(corpus=corpus, reader=reader) for reader in config["rag"]["readers"]]

@@ -69,6 +69,48 @@ def index_inputs(rag: dict, corpus: str) -> dict:
     return files
 
 
+def synthetic_files(corpus: str) -> dict:
+    """The synthetic stage's outputs: questions (the questions.jsonl format), stats and the
+    report's sample."""
+    root = f"results/rag/{corpus}/synthetic"
+    return {
+        "questions": f"{root}/questions.jsonl",
+        "stats": f"{root}/stats.json",
+        "sample": f"{root}/sample.tsv",
+    }
+
+
+def reader_uses_synthetic(rag: dict) -> bool:
+    """Whether the fine-tuned extractive reader trains on synthetic questions first."""
+    reader = rag["reader"]
+    return reader_is_fine_tuned(rag, "extractive") and reader["synthetic"]["enabled"]
+
+
+def retriever_uses_synthetic(rag: dict) -> bool:
+    """Whether retriever fine-tuning adds the synthetic (question, passage) pairs."""
+    training = rag["retriever_training"]
+    return training["enabled"] and training["synthetic"]
+
+
+def synthetic_input(rag: dict, corpus: str, uses_synthetic: Callable[[dict], bool]) -> dict:
+    """``synthetic``: the synthetic questions, for a training rule that uses them; else nothing."""
+    return {"synthetic": synthetic_files(corpus)["questions"]} if uses_synthetic(rag) else {}
+
+
+def synthetic_settings(rag: dict) -> dict:
+    """rag.reader.synthetic without the settings only the reader's training reads.
+
+    The synthesizing rule's params: turning the reader's two-stage training on or off,
+    or changing its synthetic epochs, does not make the questions again.
+    """
+    return {k: v for k, v in rag["reader"]["synthetic"].items() if k not in ("enabled", "epochs")}
+
+
+def synthetic_epochs(rag: dict) -> int:
+    """Reader epochs on the synthetic questions before the gold ones (0: one gold stage)."""
+    return rag["reader"]["synthetic"]["epochs"] if reader_uses_synthetic(rag) else 0
+
+
 def reader_is_fine_tuned(rag: dict, reader: str) -> bool:
     return reader == "extractive" and rag["reader"]["fine_tune"]
 
@@ -89,7 +131,8 @@ def reader_model(rag: dict, corpus: str, reader: str) -> str:
 
 def reader_options(rag: dict) -> dict:
     """Extractive reader decoding options (everything in rag.reader but weights and training)."""
-    return {k: v for k, v in rag["reader"].items() if k not in ("model", "fine_tune", "training")}
+    excluded = ("model", "fine_tune", "training", "synthetic")
+    return {k: v for k, v in rag["reader"].items() if k not in excluded}
 
 
 def evaluate_inputs(rag: dict) -> dict:
@@ -115,6 +158,12 @@ def report_inputs(rag: dict) -> dict:
     )
     if rag["reader"]["fine_tune"] and "extractive" in rag["readers"]:
         inputs["rag_reader_epochs"] = f"{root}/reader/epochs.tsv"
+    if (reader_uses_synthetic(rag) and "extractive" in rag["readers"]) or (
+        retriever_uses_synthetic(rag) and "dense_finetuned" in rag_base_retrievers(rag)
+    ):
+        synthetic = synthetic_files(rag["corpus"]["name"])
+        inputs["rag_synthetic_stats"] = synthetic["stats"]
+        inputs["rag_synthetic_sample"] = synthetic["sample"]
     if "dense_finetuned" in rag_base_retrievers(rag):
         inputs["rag_retriever_epochs"] = f"{root}/retriever/epochs.tsv"
     return inputs

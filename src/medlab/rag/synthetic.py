@@ -29,8 +29,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from medlab.rag.corpus import Question
-from medlab.rag.passages import Passage
+import pandas as pd
+
+from medlab.io import write_json, write_tsv
+from medlab.rag.corpus import Question, read_questions, write_jsonl
+from medlab.rag.passages import Passage, read_passages
 from medlab.rag.readers import split_sentences
 
 KINDS = ("number", "acronym", "entity", "clause")
@@ -54,6 +57,8 @@ TIME_UNITS = {"day", "week", "month", "year", "hour", "minute", "h", "min"}
 
 MIN_SENTENCE_WORDS, MAX_SENTENCE_WORDS = 6, 60
 MAX_ANSWER_WORDS = 20
+# synthetic questions shown in the report
+REPORT_SAMPLE = 10
 
 
 @dataclass(frozen=True)
@@ -183,8 +188,9 @@ def synthesize(
     At most ``per_passage`` questions per passage, drawn round-robin over kinds so one kind
     cannot crowd out the others; duplicates (same question and answer, case-insensitive)
     dropped; then a seeded sample of at most ``max_examples``. Returns the questions
-    (answers in document offsets) and counts: ``kind:<k>`` kept per kind, ``duplicates``,
-    ``passages_read``. Raises ValueError on an unknown kind.
+    (answers in document offsets; ids ``syn::<passage id>::<n>::<kind>``) and counts:
+    ``kind:<k>`` per kind before the sample, ``duplicates``, ``passages_read``. Raises
+    ValueError on an unknown kind.
     """
     kinds = list(kinds)
     unknown = set(kinds) - set(KINDS)
@@ -210,7 +216,7 @@ def synthesize(
             counts[f"kind:{candidate.kind}"] += 1
             questions.append(
                 Question(
-                    id=f"syn::{passage.id}::{len(questions)}",
+                    id=f"syn::{passage.id}::{len(questions)}::{candidate.kind}",
                     question=candidate.question,
                     doc_id=passage.doc_id,
                     answers=[{"text": answer, "answer_start": start}],
@@ -250,3 +256,86 @@ def _draw(
             if by_kind[kind] and len(drawn) < per_passage:
                 drawn.append(by_kind[kind].pop())
     return drawn
+
+
+def synthesize_corpus(
+    passages_path,
+    questions_path,
+    synthetic_questions_path,
+    stats_path,
+    sample_path,
+    per_passage: int,
+    max_examples: int | None,
+    seed: int,
+    kinds: Iterable[str] = KINDS,
+) -> list[Question]:
+    """Synthetic questions for a prepared corpus, written next to its gold questions.
+
+    The training documents are those of the questions in the train split of
+    ``questions_path`` (the prepared questions JSONL). Writes ``synthetic_questions_path``
+    in the same record format (split ``train``), ``stats_path`` (see :func:`synthetic_stats`)
+    and ``sample_path`` (:func:`sample_table` of REPORT_SAMPLE questions, for the report), all
+    atomically; returns the questions.
+
+    Raises:
+        ValueError: naming ``questions_path`` when it has no training question, and on an
+            unknown kind.
+    """
+    gold, splits = read_questions(questions_path)
+    train_doc_ids = sorted({q.doc_id for q, split in zip(gold, splits) if split == "train"})
+    if not train_doc_ids:
+        raise ValueError(
+            f"{questions_path}: no question in the train split ({len(gold)} questions in all), "
+            "so there is no training document to make synthetic questions from; raise "
+            "rag.split_fractions[0] or rag.corpus.max_documents"
+        )
+    passages = read_passages(passages_path)
+    questions, counts = synthesize(passages, train_doc_ids, per_passage, max_examples, seed, kinds)
+    write_jsonl([{**q.__dict__, "split": "train"} for q in questions], synthetic_questions_path)
+    write_json(synthetic_stats(questions, counts, train_doc_ids, kinds), stats_path)
+    write_tsv(sample_table(sample_questions(questions, REPORT_SAMPLE, seed)), sample_path)
+    return questions
+
+
+def synthetic_stats(
+    questions: list[Question], counts: Counter, train_doc_ids: list[str], kinds: Iterable[str]
+) -> dict:
+    """stats.json of the synthetic stage: questions kept (in all and per kind, after the
+    ``max_examples`` sample), made (before it), duplicates dropped, passages read, training
+    documents used."""
+    kept = Counter(kind_of_question(q) for q in questions)
+    return {
+        "questions": len(questions),
+        "made": sum(v for k, v in counts.items() if k.startswith("kind:")),
+        "per_kind": {kind: kept.get(kind, 0) for kind in kinds},
+        "duplicates": counts.get("duplicates", 0),
+        "passages_read": counts.get("passages_read", 0),
+        "train_documents": len(train_doc_ids),
+    }
+
+
+def kind_of_question(question: Question) -> str:
+    """The kind of a synthetic question, from its id (see :func:`synthesize`)."""
+    return question.id.rsplit("::", 1)[-1]
+
+
+def sample_questions(questions: list[Question], size: int, seed: int) -> list[Question]:
+    """A seeded sample of at most ``size`` questions, in their original order (for the report)."""
+    chosen = sorted(random.Random(seed).sample(range(len(questions)), min(size, len(questions))))
+    return [questions[index] for index in chosen]
+
+
+def sample_table(questions: list[Question]) -> pd.DataFrame:
+    """One row per question: kind, question, answer, document."""
+    return pd.DataFrame(
+        [
+            {
+                "kind": kind_of_question(q),
+                "question": q.question,
+                "answer": q.answers[0]["text"],
+                "document": q.doc_id,
+            }
+            for q in questions
+        ],
+        columns=["kind", "question", "answer", "document"],
+    )

@@ -165,42 +165,150 @@ def train_reader(
     spec: ReaderTrainingSpec,
     device: torch.device,
     reader_options: dict,
+    synthetic: list[Question] | None = None,
+    synthetic_epochs: int = 0,
 ):
     """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame).
 
-    The weights of the epoch with the best dev F1 on gold passages are kept (ties go to the
-    later epoch; without dev questions, the last epoch's).
+    With ``synthetic`` questions and ``synthetic_epochs`` > 0, training has two stages:
+    ``synthetic_epochs`` epochs on the synthetic questions, then ``spec.epochs`` on the gold
+    ``train`` questions, each stage with its own warmup and linear decay. Epochs are numbered
+    across both stages; the log's ``stage`` column says which stage each belongs to. The
+    weights of the epoch with the best dev F1 on gold passages over both stages are kept
+    (ties go to the later epoch; without dev questions, the last epoch's).
+
+    Synthetic examples take their negative passages only from the documents of training
+    questions (gold or synthetic), so no dev or test text reaches the reader in training.
 
     Raises:
-        ValueError: when no training question has a passage holding its whole answer.
+        ValueError: when no training question of a stage has a passage holding its whole
+            answer, or when there is no stage (``spec.epochs`` and ``synthetic_epochs`` 0).
         NonFiniteLossError: when the loss becomes NaN or infinite.
     """
     generator = seed_everything(spec.seed)
     reader = ExtractiveReader.from_pretrained(
         model_name, device, max_length=spec.max_length, stride=spec.stride, **reader_options
     )
-    examples = reader_examples(train, passages, spec.negatives_per_question, spec.seed)
+    stages = []
+    if synthetic and synthetic_epochs > 0:
+        stages.append(("synthetic", synthetic, synthetic_epochs))
+    if spec.epochs > 0:  # 0: synthetic only (an ablation of bench/rag_targets.py)
+        stages.append(("gold", train, spec.epochs))
+    if not stages:
+        raise ValueError("no training stage: give gold epochs or synthetic questions and epochs")
+    rows = []
+    # dev F1 is NaN when no dev question has a gold passage: then each epoch replaces the last
+    best = EarlyStopping(patience=None, mode="max", ties_improve=True, snapshot_on_cpu=True)
+    # every stage's windows before any training, so a stage without usable questions fails early
+    features_of = {
+        stage: _stage_features(
+            reader,
+            questions,
+            passages if stage == "gold" else training_passages(passages, train, questions),
+            spec,
+            stage,
+        )
+        for stage, questions, _ in stages
+    }
+    for stage, _, epochs in stages:
+        rows += _train_stage(
+            reader,
+            features_of[stage],
+            dev,
+            passages,
+            spec,
+            device,
+            generator,
+            stage,
+            epochs,
+            best,
+            first_epoch=len(rows) + 1,
+        )
+    best.restore(reader.model)
+    reader._cache.clear()
+    return reader, pd.DataFrame(rows)
+
+
+def training_passages(passages: list[Passage], *question_sets: list[Question]) -> list[Passage]:
+    """The passages of the documents the given questions ask about (training documents only)."""
+    doc_ids = {q.doc_id for questions in question_sets for q in questions}
+    return [p for p in passages if p.doc_id in doc_ids]
+
+
+def _stage_features(
+    reader: ExtractiveReader,
+    questions: list[Question],
+    passages: list[Passage],
+    spec: ReaderTrainingSpec,
+    stage: str,
+) -> dict[str, torch.Tensor]:
+    """Encoded training windows of one stage (see :func:`encode_reader_examples`).
+
+    Raises:
+        ValueError: when no question of the stage has a passage holding its whole answer.
+    """
+    examples = reader_examples(questions, passages, spec.negatives_per_question, spec.seed)
+    examples = _fitting_examples(reader.tokenizer, examples, spec.max_length, spec.stride, stage)
     if not examples:
         raise ValueError(
-            "no training question has a passage containing its answer; cannot fine-tune the reader"
+            f"no {stage} training question has a passage containing its answer; cannot "
+            "fine-tune the reader"
         )
     features = encode_reader_examples(reader.tokenizer, examples, spec.max_length, spec.stride)
+    log.info(
+        "reader training, %s stage: %d examples -> %d windows",
+        stage,
+        len(examples),
+        len(features["input_ids"]),
+    )
+    return features
+
+
+def _fitting_examples(tokenizer, examples, max_length: int, stride: int, stage: str) -> list:
+    """The examples whose question leaves more than ``stride`` passage tokens in a window.
+
+    The tokenizer cannot cut overlapping windows from less (it fails), and a long synthetic
+    question (a whole sentence turned cloze) can take most of a short window.
+    """
+    room = max_length - stride - tokenizer.num_special_tokens_to_add(pair=True)
+    lengths = {q: len(tokenizer.tokenize(q)) for q in {e[0] for e in examples}}
+    fitting = [e for e in examples if lengths[e[0]] < room]
+    if len(fitting) < len(examples):
+        log.warning(
+            "%s stage: %d example(s) dropped, their question leaves no more than %d passage "
+            "tokens in a %d-token window (raise rag.reader.max_length or lower its stride)",
+            stage,
+            len(examples) - len(fitting),
+            stride,
+            max_length,
+        )
+    return fitting
+
+
+def _train_stage(
+    reader: ExtractiveReader,
+    features: dict[str, torch.Tensor],
+    dev: list[Question],
+    passages: list[Passage],
+    spec: ReaderTrainingSpec,
+    device: torch.device,
+    generator: torch.Generator,
+    stage: str,
+    epochs: int,
+    best: EarlyStopping,
+    first_epoch: int,
+) -> list[dict]:
+    """``epochs`` epochs over ``features`` (windows of shape [n_windows, max_length]) with a
+    fresh AdamW and schedule; after each, dev scores on gold passages go to ``best``.
+    Returns one log row per epoch, numbered from ``first_epoch``."""
     n_windows = len(features["input_ids"])
     steps_per_epoch = math.ceil(n_windows / spec.batch_size)
     optimizer = torch.optim.AdamW(
         reader.model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay
     )
-    scheduler = _linear_schedule(optimizer, steps_per_epoch * spec.epochs, spec.warmup_ratio)
-    log.info(
-        "reader training: %d examples -> %d windows, %d epochs",
-        len(examples),
-        n_windows,
-        spec.epochs,
-    )
+    scheduler = _linear_schedule(optimizer, steps_per_epoch * epochs, spec.warmup_ratio)
     rows = []
-    # dev F1 is NaN when no dev question has a gold passage: then each epoch replaces the last
-    best = EarlyStopping(patience=None, mode="max", ties_improve=True, snapshot_on_cpu=True)
-    for epoch in range(1, spec.epochs + 1):
+    for epoch in range(first_epoch, first_epoch + epochs):
         reader.model.train()
         began, losses = time.perf_counter(), []
         for batch_indices in torch.randperm(n_windows, generator=generator).split(spec.batch_size):
@@ -208,8 +316,8 @@ def train_reader(
             loss = reader.model(**batch).loss
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
-                    f"reader loss became {loss.item()} at epoch {epoch}; lower the learning "
-                    "rate (rag.reader.training.lr)"
+                    f"reader loss became {loss.item()} at epoch {epoch} ({stage} stage); lower "
+                    "the learning rate (rag.reader.training.lr)"
                 )
             optimizer.zero_grad()
             loss.backward()
@@ -224,6 +332,7 @@ def train_reader(
         rows.append(
             {
                 "epoch": epoch,
+                "stage": stage,
                 "train_loss": float(np.mean(losses)),
                 "dev_exact_match": dev_scores["exact_match"],
                 "dev_f1": dev_scores["f1"],
@@ -232,17 +341,16 @@ def train_reader(
             }
         )
         log.info(
-            "epoch %d: loss %.4f, dev EM %.3f F1 %.3f (%.0f s)",
+            "epoch %d (%s): loss %.4f, dev EM %.3f F1 %.3f (%.0f s)",
             epoch,
+            stage,
             rows[-1]["train_loss"],
             dev_scores["exact_match"],
             dev_scores["f1"],
             seconds,
         )
         best.update(epoch, dev_scores["f1"], reader.model)
-    best.restore(reader.model)
-    reader._cache.clear()
-    return reader, pd.DataFrame(rows)
+    return rows
 
 
 def retriever_pairs(
@@ -342,17 +450,26 @@ def fine_tune_retriever(
     training: dict,
     bm25_library: str,
     device: torch.device,
+    synthetic: list[Question] | None = None,
 ):
     """The bi-encoder ``encoder_name`` fine-tuned on the train questions; (encoder, epoch log).
 
-    ``training`` is rag.retriever_training (its ``enabled`` switch is ignored here); BM25 hard
-    negatives come from a ``bm25_library`` index of the passages.
+    ``training`` is rag.retriever_training (its ``enabled`` and ``synthetic`` switches are
+    read by the workflow, not here); BM25 hard negatives come from a ``bm25_library`` index of
+    the passages. ``synthetic`` questions, when given, add their (question, gold passage)
+    pairs after the gold ones.
     """
-    spec = RetrieverTrainingSpec(**{k: v for k, v in training.items() if k != "enabled"})
+    spec = RetrieverTrainingSpec(
+        **{k: v for k, v in training.items() if k not in ("enabled", "synthetic")}
+    )
     texts = [p.text for p in passages]
     bm25 = build_bm25_index(texts, bm25_library) if spec.hard_negatives else None
     pairs = retriever_pairs(train, passages, bm25)
     log.info("%d training pairs from %d train questions", len(pairs), len(train))
+    if synthetic:
+        synthetic_pairs = retriever_pairs(synthetic, passages, bm25)
+        log.info("%d more pairs from %d synthetic questions", len(synthetic_pairs), len(synthetic))
+        pairs += synthetic_pairs
     encoder = load_sentence_encoder(encoder_name, device)
     epochs = train_retriever(encoder, pairs, spec, device)
     return encoder, epochs
@@ -366,17 +483,23 @@ def fine_tune_reader(
     reader_options: dict,
     training: dict,
     device: torch.device,
+    synthetic: list[Question] | None = None,
+    synthetic_epochs: int = 0,
 ):
     """The extractive reader fine-tuned on the train questions, best dev F1 kept; (reader, epoch log).
 
-    ``reader_options`` is rag.reader without model / fine_tune / training: max_length and
-    stride shape the training windows, the rest is decoding.
+    ``reader_options`` is rag.reader without model / fine_tune / training / synthetic:
+    max_length and stride shape the training windows, the rest is decoding. With
+    ``synthetic`` questions and ``synthetic_epochs`` > 0 the reader first trains on those
+    (see :func:`train_reader`).
     """
     spec = ReaderTrainingSpec(
         max_length=reader_options["max_length"], stride=reader_options["stride"], **training
     )
     decoding = {k: v for k, v in reader_options.items() if k not in ("max_length", "stride")}
-    return train_reader(model_name, train, dev, passages, spec, device, decoding)
+    return train_reader(
+        model_name, train, dev, passages, spec, device, decoding, synthetic, synthetic_epochs
+    )
 
 
 def save_encoder(encoder, path) -> None:

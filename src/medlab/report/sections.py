@@ -559,6 +559,8 @@ def rag_section(files: dict) -> dict:
             "Lowest token F1 first, then highest confidence.",
         ),
     ]
+    if "synthetic_stats" in files:
+        blocks += synthetic_blocks(files["synthetic_stats"], files["synthetic_sample"])
     for key, title in (
         ("reader_epochs", "Reader fine-tuning"),
         ("retriever_epochs", "Retriever fine-tuning"),
@@ -579,9 +581,47 @@ def rag_section(files: dict) -> dict:
     }
 
 
+def synthetic_blocks(stats_path, sample_path) -> list[dict]:
+    """The synthetic questions: counts per kind (from stats.json) and the seeded sample."""
+    stats = json.loads(Path(stats_path).read_text())
+    counts = pd.DataFrame(
+        [
+            {
+                **{f"{kind} questions": n for kind, n in stats["per_kind"].items()},
+                "kept": stats["questions"],
+                "made": stats["made"],
+                "duplicates dropped": stats["duplicates"],
+                "passages read": stats["passages_read"],
+                "training documents": stats["train_documents"],
+            }
+        ]
+    )
+    sample = pd.read_csv(sample_path, sep="\t")
+    return [
+        _table_block(
+            "Synthetic questions",
+            counts,
+            "Made from the passages of the training documents only (never dev or test): a number, "
+            "acronym, entity or clause of a sentence becomes the answer and the sentence around it "
+            "the question; kept: after dropping duplicates and sampling at most "
+            "rag.reader.synthetic.max_examples.",
+        ),
+        _table_block(
+            "Synthetic questions: a sample",
+            sample,
+            f"{len(sample)} questions drawn with the corpus seed, with the answer the reader is taught.",
+        ),
+    ]
+
+
 def epochs_caption(epochs: pd.DataFrame) -> str:
     """Caption of a per-epoch fine-tuning table, naming only what its columns hold."""
     parts = ["Per epoch: mean training loss"]
+    if "stage" in epochs.columns and (epochs["stage"] == "synthetic").any():
+        parts.append(
+            "the stage (synthetic questions first, then the gold train questions; the best dev "
+            "epoch over both is kept)"
+        )
     if any(column.startswith("dev_") for column in epochs.columns):
         parts.append("dev scores, which read the gold passage")
     if "hard_negatives" in epochs.columns:

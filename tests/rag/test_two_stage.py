@@ -1,0 +1,114 @@
+"""Two-stage fine-tuning on a tiny real corpus: synthetic questions first, then gold; the
+retriever with the synthetic pairs added. Packaged MiniLM, 64-token windows, one epoch
+per stage."""
+
+import pytest
+import torch
+
+from medlab.rag import training
+from medlab.rag.synthetic import synthesize
+from medlab.rag.training import ReaderTrainingSpec, evaluate_reader_on_gold, train_reader
+from rag.tiny_corpus import tiny_corpus
+
+MODEL = "packaged:all-MiniLM-L6-v2"
+SPEC = ReaderTrainingSpec(epochs=1, batch_size=4, lr=1e-4, max_length=64, stride=16, seed=0)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    prepared = tiny_corpus()
+    by_split = {
+        name: [q for q in prepared.questions if prepared.split_of[q.doc_id] == name][:4]
+        for name in ("train", "dev")
+    }
+    synthetic, _ = synthesize(prepared.passages, prepared.splits["train"], 2, 6, seed=0)
+    return prepared, by_split["train"], by_split["dev"], synthetic
+
+
+def train(corpus, synthetic_epochs=1):
+    torch.set_num_threads(1)
+    prepared, train_questions, dev, synthetic = corpus
+    return train_reader(
+        MODEL,
+        train_questions,
+        dev,
+        prepared.passages,
+        SPEC,
+        torch.device("cpu"),
+        {"batch_size": 8},
+        synthetic,
+        synthetic_epochs,
+    )
+
+
+@pytest.fixture(scope="module")
+def two_stage(corpus):
+    """The two-stage run, with the examples each stage built: (reader, epoch log, examples)."""
+    _, _, _, synthetic = corpus
+    examples = {}
+    original = training.reader_examples
+
+    def recording(questions, passages, negatives_per_question, seed):
+        made = original(questions, passages, negatives_per_question, seed)
+        examples["synthetic" if questions is synthetic else "gold"] = made
+        return made
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "reader_examples", recording)
+        reader, epochs = train(corpus)
+    return reader, epochs, examples
+
+
+def test_stages_run_in_order_with_one_epoch_numbering(two_stage):
+    _, epochs, _ = two_stage
+    assert epochs["stage"].tolist() == ["synthetic", "gold"]
+    assert epochs["epoch"].tolist() == [1, 2]
+    assert list(epochs.columns[:2]) == ["epoch", "stage"]
+
+
+def test_the_kept_weights_are_the_best_dev_epoch(corpus, two_stage):
+    prepared, _, dev, _ = corpus
+    reader, epochs, _ = two_stage
+    kept = evaluate_reader_on_gold(reader, dev, prepared.passages)["f1"]
+    assert kept == pytest.approx(epochs["dev_f1"].max())
+
+
+def test_same_seed_same_result(corpus, two_stage):
+    _, again = train(corpus)
+    assert again[["train_loss", "dev_f1"]].equals(two_stage[1][["train_loss", "dev_f1"]])
+
+
+def test_without_synthetic_epochs_only_the_gold_stage_runs(corpus):
+    _, epochs = train(corpus, synthetic_epochs=0)
+    assert epochs["stage"].tolist() == ["gold"] and epochs["epoch"].tolist() == [1]
+
+
+def test_no_dev_or_test_text_in_the_synthetic_training_examples(corpus, two_stage):
+    prepared = corpus[0]
+    examples = two_stage[2]["synthetic"]
+    texts_by_split = {"train": [], "held out": []}
+    for doc_id, text in prepared.documents.items():
+        split = "train" if prepared.split_of[doc_id] == "train" else "held out"
+        texts_by_split[split].append(text)
+    assert any(e[2] == -1 for e in examples)  # negative passages are checked too
+    for _, passage, _, _ in examples:
+        assert any(passage in text for text in texts_by_split["train"])
+        assert not any(passage in text for text in texts_by_split["held out"])
+
+
+def test_retriever_trains_on_gold_and_synthetic_pairs(corpus):
+    torch.set_num_threads(1)
+    prepared, train_questions, _, synthetic = corpus
+    options = {"enabled": True, "epochs": 1, "batch_size": 4, "lr": 2e-5}
+    options |= {"warmup_ratio": 0.1, "hard_negatives": True, "synthetic": True, "seed": 0}
+    gold_pairs = training.retriever_pairs(train_questions, prepared.passages)
+    synthetic_pairs = training.retriever_pairs(synthetic, prepared.passages)
+    _, with_synthetic = training.fine_tune_retriever(
+        MODEL, prepared.passages, train_questions, options, "bm25s", torch.device("cpu"), synthetic
+    )
+    assert with_synthetic["pairs"].tolist() == [len(gold_pairs) + len(synthetic_pairs)]
+    assert len(synthetic_pairs) > 0
+    _, gold_only = training.fine_tune_retriever(
+        MODEL, prepared.passages, train_questions, options, "bm25s", torch.device("cpu")
+    )
+    assert gold_only["pairs"].tolist() == [len(gold_pairs)]
