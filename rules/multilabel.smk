@@ -93,6 +93,7 @@ rule multilabel_train:
         model=config["multilabel"]["model"]["path"],
         training=config["multilabel"]["training"],
         unit=config["multilabel"]["unit"],
+        pooling=config["multilabel"]["pooling"],
         device=config["device"],
     threads: config["multilabel"]["threads"]
     resources:
@@ -113,6 +114,27 @@ rule multilabel_train:
 declare_benchmarks("multilabel", rules.multilabel_train, get_multilabel_cell_wildcards)
 
 
+rule multilabel_ensemble:
+    input:
+        predictions=get_multilabel_ensemble_member_files(rules.multilabel_train.output.predictions),
+        summaries=get_multilabel_ensemble_member_files(rules.multilabel_train.output.summary),
+        labels="results/multilabel/{dataset}/labels.json",
+    output:
+        predictions="results/multilabel/{dataset}/runs/ensemble/predictions.tsv",
+        summary="results/multilabel/{dataset}/runs/ensemble/summary.json",
+    wildcard_constraints:
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
+    params:
+        code=script_code("multilabel_ensemble"),
+        members=config["multilabel"]["ensemble"],
+    log:
+        "logs/multilabel/{dataset}/runs/ensemble.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_ensemble.py"
+
+
 rule multilabel_evaluate:
     input:
         predictions="results/multilabel/{dataset}/runs/{cell}/predictions.tsv",
@@ -124,6 +146,7 @@ rule multilabel_evaluate:
         dataset=get_constraint([config["multilabel"]["dataset"]]),
     params:
         code=script_code("multilabel_evaluate"),
+        thresholds=config["multilabel"]["thresholds"],
     log:
         "logs/multilabel/{dataset}/runs/{cell}_evaluate.log",
     conda:
@@ -138,11 +161,16 @@ rule multilabel_aggregate:
         summaries=format_paths(rules.multilabel_train.output.summary, get_multilabel_cell_wildcards()),
         steps=format_paths(rules.multilabel_train.output.steps, get_multilabel_cell_wildcards()),
         per_class=format_paths(rules.multilabel_evaluate.output.per_class, get_multilabel_cell_wildcards()),
+        # empty lists without an ensemble
+        ensemble_metrics=get_multilabel_ensemble_files(rules.multilabel_evaluate.output.metrics),
+        ensemble_summary=get_multilabel_ensemble_files(rules.multilabel_ensemble.output.summary),
+        ensemble_per_class=get_multilabel_ensemble_files(rules.multilabel_evaluate.output.per_class),
     output:
         **get_multilabel_report_outputs(),
     params:
         code=script_code("multilabel_aggregate"),
         cells=get_multilabel_cells(),
+        ensemble=config["multilabel"]["ensemble"],
     log:
         "logs/multilabel/aggregate.log",
     conda:

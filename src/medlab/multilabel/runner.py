@@ -129,10 +129,12 @@ def run_cell(
     device,
     outputs: CellPaths,
     empty_label: str | None = None,
+    pooling: str = "cls",
 ) -> None:
     """Fine-tune on the train units, select on validation documents; write steps, epochs,
     predictions (validation and test documents) and a summary to ``outputs``.
 
+    ``pooling`` is how the classifier reads a text (:data:`medlab.multilabel.train.POOLINGS`).
     The checkpoint at ``outputs.checkpoint`` is removed once every output is written.
     Raises ValueError when a split part has no training units.
     """
@@ -140,7 +142,7 @@ def run_cell(
     from datasets import load_from_disk
 
     parts = split_parts(load_from_disk(str(tokenized_dir)), table, split, label_set, empty_label)
-    model = new_classifier(model_name, len(label_set))
+    model = new_classifier(model_name, len(label_set), pooling)
     checkpoint = Path(outputs.checkpoint)
     result = train_on_parts(model, parts, spec, seed, device, checkpoint_path=checkpoint)
     write_tsv(result.steps, outputs.steps, float_format="%.6g")

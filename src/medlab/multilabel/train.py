@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
+from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from medlab.io import atomic_path
@@ -67,8 +68,61 @@ class FineTuneResult:
     best_state: dict = field(repr=False)
 
 
-def new_classifier(model_name: str, num_labels: int):
-    """``AutoModelForSequenceClassification`` for multi-label output.
+# how a text's token states become the one vector the classifier reads
+POOLINGS = ("cls", "mean")
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of the token states over non-padding positions.
+
+    hidden: (batch, tokens, hidden); attention_mask: (batch, tokens) with 1 on real tokens.
+    Returns (batch, hidden). Padding has no weight, so extra padding leaves the result
+    unchanged; a row without any real token (never produced by a tokenizer) gives zeros.
+    """
+    weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+class MeanPooledClassifier(torch.nn.Module):
+    """A linear multi-label head over the mean of the encoder's last hidden state.
+
+    Sentence-transformers encoders such as all-MiniLM-L6-v2 were trained to be read through
+    this mean, not through the [CLS] token. ``forward`` takes the tokenizer's tensors and
+    returns an output whose ``logits`` are (batch, labels), like the Hugging Face classifiers.
+    """
+
+    def __init__(self, encoder, num_labels: int):
+        super().__init__()
+        self.encoder = encoder
+        config = encoder.config
+        self.dropout = torch.nn.Dropout(config.hidden_dropout_prob)
+        self.classifier = torch.nn.Linear(config.hidden_size, num_labels)
+        # initialised as transformers initialises a fresh classification layer
+        self.classifier.weight.data.normal_(0.0, config.initializer_range)
+        self.classifier.bias.data.zero_()
+
+    @property
+    def base_model(self):
+        """The encoder (what :func:`parameter_groups` splits into layers)."""
+        return self.encoder
+
+    @property
+    def config(self):
+        return self.encoder.config
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None) -> SequenceClassifierOutput:
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**inputs).last_hidden_state
+        pooled = mean_pool(hidden, attention_mask)
+        return SequenceClassifierOutput(logits=self.classifier(self.dropout(pooled)))
+
+
+def new_classifier(model_name: str, num_labels: int, pooling: str = "cls"):
+    """A multi-label classifier: ``AutoModelForSequenceClassification`` (``pooling="cls"``,
+    the model's own head over the [CLS] token), or a :class:`MeanPooledClassifier` over its
+    encoder (``pooling="mean"``). Raises ValueError for another pooling.
 
     A sentence-transformers checkpoint (a ``modules.json`` next to the weights, as in the
     packaged all-MiniLM-L6-v2) was trained through mean pooling, never through BERT's
@@ -78,6 +132,8 @@ def new_classifier(model_name: str, num_labels: int):
     training abstracts could not be fitted (train macro ROC-AUC 0.74 after 15 epochs; 0.96
     with the pooler re-initialised). Such a pooler is re-initialised like a fresh BERT layer.
     """
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
 
     model = load_pretrained(
         AutoModelForSequenceClassification,
@@ -94,6 +150,8 @@ def new_classifier(model_name: str, num_labels: int):
             "%s is a sentence-transformers checkpoint: its unused [CLS] pooler was re-initialised",
             model_name,
         )
+    if pooling == "mean":
+        return MeanPooledClassifier(model.base_model, num_labels)
     return model
 
 
