@@ -64,6 +64,7 @@ rule multilabel_tokenize:
     params:
         code=script_code("multilabel_tokenize"),
         model=config["multilabel"]["model"]["path"],
+        windows=config["multilabel"]["windows"],
     log:
         "logs/multilabel/{dataset}/tokenize_{model}_len{max_length}_{unit}.log",
     conda:
@@ -94,6 +95,7 @@ rule multilabel_train:
         training=config["multilabel"]["training"],
         unit=config["multilabel"]["unit"],
         pooling=config["multilabel"]["pooling"],
+        windows=config["multilabel"]["windows"],
         device=config["device"],
     threads: config["multilabel"]["threads"]
     resources:

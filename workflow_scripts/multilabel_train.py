@@ -37,4 +37,5 @@ run_cell(
     # sentences roll up to their abstract: it has no hallmark only when none of its sentences has one
     empty_label=NO_HALLMARK if snakemake.params.unit == "sentence" else None,
     pooling=snakemake.params.pooling,
+    window_pool=snakemake.params.windows["pool"] if snakemake.params.windows["enabled"] else None,
 )

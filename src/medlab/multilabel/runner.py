@@ -41,6 +41,8 @@ class SplitPart:
     truth: np.ndarray  # (documents, labels) 0/1
     label_set: list[str]
     empty_label: str | None = None
+    # max or mean when the units are token windows pooled per document
+    window_pool: str | None = None
 
     def document_probabilities(self, unit_probabilities: np.ndarray) -> np.ndarray:
         """(units, labels) -> (documents, labels)."""
@@ -53,13 +55,21 @@ class SplitPart:
         )
 
     def predict(self, model, device) -> np.ndarray:
-        return self.document_probabilities(predict_probabilities(model, self.units, device))
+        return self.document_probabilities(
+            predict_probabilities(model, self.units, device, window_pool=self.window_pool)
+        )
 
 
 def split_parts(
-    units, table: pd.DataFrame, split: dict, label_set: list[str], empty_label: str | None = None
+    units,
+    table: pd.DataFrame,
+    split: dict,
+    label_set: list[str],
+    empty_label: str | None = None,
+    window_pool: str | None = None,
 ) -> dict[str, SplitPart]:
-    """Train / val / test parts of a tokenized unit dataset (documents or sentences).
+    """Train / val / test parts of a tokenized unit dataset (documents, sentences, or token
+    windows of documents whose logits are pooled by ``window_pool``).
 
     ``split`` holds row positions of the document ``table``; a unit belongs to the part of
     its document (the ``document`` column, or its own id when units are documents).
@@ -81,6 +91,7 @@ def split_parts(
             truth[split[part]],
             label_set,
             empty_label,
+            window_pool,
         )
     return parts
 
@@ -102,6 +113,7 @@ def train_on_parts(
             val.truth,
             val.document_probabilities(probabilities),
         ),
+        window_pool=val.window_pool,
     )
 
 
@@ -130,18 +142,22 @@ def run_cell(
     outputs: CellPaths,
     empty_label: str | None = None,
     pooling: str = "cls",
+    window_pool: str | None = None,
 ) -> None:
     """Fine-tune on the train units, select on validation documents; write steps, epochs,
     predictions (validation and test documents) and a summary to ``outputs``.
 
-    ``pooling`` is how the classifier reads a text (:data:`medlab.multilabel.train.POOLINGS`).
+    ``pooling`` is how the classifier reads a text (:data:`medlab.multilabel.train.POOLINGS`);
+    ``window_pool`` (max or mean) when ``tokenized_dir`` holds token windows.
     The checkpoint at ``outputs.checkpoint`` is removed once every output is written.
     Raises ValueError when a split part has no training units.
     """
     # imported here: Hugging Face datasets is slow to import and only this step loads from disk
     from datasets import load_from_disk
 
-    parts = split_parts(load_from_disk(str(tokenized_dir)), table, split, label_set, empty_label)
+    parts = split_parts(
+        load_from_disk(str(tokenized_dir)), table, split, label_set, empty_label, window_pool
+    )
     model = new_classifier(model_name, len(label_set), pooling)
     checkpoint = Path(outputs.checkpoint)
     result = train_on_parts(model, parts, spec, seed, device, checkpoint_path=checkpoint)

@@ -26,6 +26,11 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from medlab.io import atomic_path
 from medlab.losses import build_loss
 from medlab.multilabel.metrics import ranking_and_threshold_metrics
+from medlab.multilabel.windows import (
+    DocumentBatchSampler,
+    pool_window_logits,
+    pool_window_targets,
+)
 from medlab.pretrained import load_pretrained, resolve_model
 from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 
@@ -209,23 +214,36 @@ def token_lengths(dataset) -> list[int]:
     return dataset[:]["attention_mask"].sum(1).tolist()
 
 
+# columns of a torch-format dataset that are not model inputs
+NOT_INPUTS = ("labels", "window_of")
+
+
 @torch.no_grad()
-def predict_probabilities(model, dataset, device: torch.device, batch_size: int = 64) -> np.ndarray:
+def predict_probabilities(
+    model, dataset, device: torch.device, batch_size: int = 64, window_pool: str | None = None
+) -> np.ndarray:
     """(examples, labels) sigmoid probabilities in dataset order.
 
-    Examples are batched shortest first so that each batch carries little padding.
+    Examples are batched shortest first so that each batch carries little padding. With
+    ``window_pool`` (max or mean; the dataset then has a ``window_of`` column, see
+    :mod:`medlab.multilabel.windows`) the logits of each document's windows are pooled
+    first, and every window row carries its document's probability.
     """
     model.eval()
     order = np.argsort(token_lengths(dataset), kind="stable")
     out = []
     for start in range(0, len(order), batch_size):
         batch = trim_padding(dataset[order[start : start + batch_size].tolist()])
-        inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
-        out.append(torch.sigmoid(model(**inputs).logits).cpu())
-    probabilities = np.empty((len(order), out[0].shape[1]) if out else (0, 0), dtype=np.float32)
+        inputs = {k: v.to(device) for k, v in batch.items() if k not in NOT_INPUTS}
+        out.append(model(**inputs).logits.cpu())
+    logits = torch.empty((len(order), out[0].shape[1]) if out else (0, 0))
     if out:
-        probabilities[order] = torch.cat(out).numpy()
-    return probabilities
+        logits[torch.as_tensor(order)] = torch.cat(out).float()
+    if window_pool is not None and len(logits):
+        window_of = dataset[:]["window_of"]
+        pooled, documents = pool_window_logits(logits, window_of, window_pool)
+        logits = pooled[torch.searchsorted(documents, window_of)]
+    return torch.sigmoid(logits).numpy()
 
 
 def fine_tune(
@@ -237,13 +255,18 @@ def fine_tune(
     device: torch.device,
     checkpoint_path=None,
     validation_view=None,
+    window_pool: str | None = None,
 ) -> FineTuneResult:
     """Train ``model`` in place; return step and epoch logs and the best validation weights.
 
     ``train_ds``/``val_ds`` are torch-format datasets with input_ids, attention_mask and
     float ``labels`` (examples, num_labels). ``validation_view`` maps the (examples, labels)
     validation probabilities to the (truth, probabilities) pair the epoch is scored on —
-    documents rolled up from sentence units; by default the examples themselves. Raises
+    documents rolled up from sentence units; by default the examples themselves. With
+    ``window_pool`` the datasets hold token windows (a ``window_of`` column): a batch is
+    ``spec.batch_size`` documents with all their windows, the loss is taken on the
+    document logits pooled over windows, and examples/s counts documents; ``oversample``
+    and ``group_by_length`` do not apply. Raises
     :class:`NonFiniteLossError` on a NaN/inf loss; the best weights so far are then on
     disk at ``checkpoint_path``.
     """
@@ -259,7 +282,12 @@ def fine_tune(
         device=device,
     )
     loss_fn = build_loss(spec.loss, pos_weight=pos_weight, gamma=spec.focal_gamma)
-    if spec.oversample:
+    if window_pool is not None:
+        batches = DocumentBatchSampler(
+            train_ds[:]["window_of"].tolist(), spec.batch_size, generator
+        )
+        loader = DataLoader(train_ds, batch_sampler=batches)
+    elif spec.oversample:
         sampler = WeightedRandomSampler(
             oversampling_weights(train_labels),
             len(train_labels),
@@ -292,7 +320,12 @@ def fine_tune(
         for batch in loader:
             batch = {k: v.to(device) for k, v in trim_padding(batch).items()}
             targets = batch.pop("labels")
-            loss = loss_fn(model(**batch).logits, targets)
+            window_of = batch.pop("window_of", None)
+            logits = model(**batch).logits
+            if window_pool is not None:
+                logits = pool_window_logits(logits, window_of, window_pool)[0]
+                targets = pool_window_targets(targets, window_of)
+            loss = loss_fn(logits, targets)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"epoch {epoch}, step {len(steps) + 1}: loss is {loss.item()}; stopped. "
@@ -317,7 +350,8 @@ def fine_tune(
                 log.info("epoch %d, step %d: loss %.4f", epoch, len(steps), loss.item())
         seconds = time.perf_counter() - started
         metrics = ranking_and_threshold_metrics(
-            *validation_view(predict_probabilities(model, val_ds, device)), threshold=0.5
+            *validation_view(predict_probabilities(model, val_ds, device, window_pool=window_pool)),
+            threshold=0.5,
         )
         score = metrics[spec.early_stopping_metric]
         epochs.append(
