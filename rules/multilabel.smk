@@ -84,6 +84,7 @@ rule multilabel_train:
         epochs="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/epochs.tsv",
         predictions="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/predictions.tsv",
         summary="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/summary.json",
+        model="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/model.pt",
     wildcard_constraints:
         dataset=get_constraint([config["multilabel"]["dataset"]]),
         batch_size=r"\d+",
@@ -96,6 +97,7 @@ rule multilabel_train:
         unit=config["multilabel"]["unit"],
         pooling=config["multilabel"]["pooling"],
         windows=config["multilabel"]["windows"],
+        max_length=config["multilabel"]["max_length"],
         device=config["device"],
     threads: config["multilabel"]["threads"]
     resources:

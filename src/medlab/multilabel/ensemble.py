@@ -8,6 +8,8 @@ probabilities.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -54,8 +56,9 @@ def average_predictions(tables: dict[str, pd.DataFrame], label_set: list[str]) -
 
 def ensemble_summary(summary_files: list) -> dict:
     """The training cost of an ensemble from its members' ``summary.json`` files: total
-    training seconds, summed training units, examples/s of the whole (units over seconds),
-    peak memory of the largest member; per-epoch and loss figures do not apply (NaN)."""
+    training seconds, training units of the largest member, examples/s of the whole (units over seconds),
+    peak memory of the largest member, and the ``members``: the names of the run directories
+    holding the files; per-epoch and loss figures do not apply (NaN)."""
     summaries = [read_json(path) for path in summary_files]
     seconds = sum(s["train_seconds"] for s in summaries)
     units_seen = sum(s["examples_per_s"] * s["train_seconds"] for s in summaries)
@@ -68,5 +71,6 @@ def ensemble_summary(summary_files: list) -> dict:
         "train_seconds": seconds,
         "loss_cv_last_epoch": float("nan"),
         "loss_cv_all_steps": float("nan"),
-        "members": len(summaries),
+        # the members' run directories, for applying the ensemble to new texts
+        "members": [Path(path).parent.name for path in summary_files],
     }

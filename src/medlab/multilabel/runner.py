@@ -12,7 +12,13 @@ import pandas as pd
 from medlab.io import write_json, write_tsv
 from medlab.multilabel.data import label_matrix
 from medlab.multilabel.tokenize import torch_view
-from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier, predict_probabilities
+from medlab.multilabel.train import (
+    FineTuneSpec,
+    fine_tune,
+    new_classifier,
+    predict_probabilities,
+    save_classifier,
+)
 from medlab.multilabel.units import roll_up, rows_of_documents
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,8 @@ class CellPaths:
     predictions: str
     summary: str
     checkpoint: str
+    # the fine-tuned weights and how to feed them (medlab.multilabel.classify); None: not kept
+    model: str | None = None
 
 
 @dataclass
@@ -142,13 +150,16 @@ def run_cell(
     outputs: CellPaths,
     empty_label: str | None = None,
     pooling: str = "cls",
-    window_pool: str | None = None,
+    windows: dict | None = None,
+    max_length: int | None = None,
 ) -> None:
     """Fine-tune on the train units, select on validation documents; write steps, epochs,
     predictions (validation and test documents) and a summary to ``outputs``.
 
     ``pooling`` is how the classifier reads a text (:data:`medlab.multilabel.train.POOLINGS`);
-    ``window_pool`` (max or mean) when ``tokenized_dir`` holds token windows.
+    ``windows`` (length, stride, pool) when ``tokenized_dir`` holds token windows, else
+    None and ``max_length`` the tokens per text; both are written with the model to
+    ``outputs.model`` (when set) so new texts can be tokenized the same way.
     The checkpoint at ``outputs.checkpoint`` is removed once every output is written.
     Raises ValueError when a split part has no training units.
     """
@@ -156,7 +167,12 @@ def run_cell(
     from datasets import load_from_disk
 
     parts = split_parts(
-        load_from_disk(str(tokenized_dir)), table, split, label_set, empty_label, window_pool
+        load_from_disk(str(tokenized_dir)),
+        table,
+        split,
+        label_set,
+        empty_label,
+        windows["pool"] if windows else None,
     )
     model = new_classifier(model_name, len(label_set), pooling)
     checkpoint = Path(outputs.checkpoint)
@@ -180,5 +196,14 @@ def run_cell(
         },
         outputs.summary,
     )
+    if outputs.model is not None:
+        card = {
+            "model": model_name,
+            "pooling": pooling,
+            "label_set": label_set,
+            "max_length": max_length,
+            "windows": windows,
+        }
+        save_classifier(model, card, outputs.model)
     if checkpoint.exists():
         checkpoint.unlink()

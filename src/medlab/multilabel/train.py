@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -158,6 +159,24 @@ def new_classifier(model_name: str, num_labels: int, pooling: str = "cls"):
     if pooling == "mean":
         return MeanPooledClassifier(model.base_model, num_labels)
     return model
+
+
+def save_classifier(model, card: dict, path: str | os.PathLike) -> None:
+    """Write the weights of ``model`` and its ``card`` atomically. The card holds ``model``
+    (name or path), ``pooling`` and ``label_set`` (what :func:`load_classifier` rebuilds the
+    model from) and whatever else the reader needs, e.g. how texts were tokenized."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        torch.save({"card": card, "state_dict": state}, tmp)
+
+
+def load_classifier(path: str | os.PathLike):
+    """(model, card) saved by :func:`save_classifier`; the model on the CPU."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    card = saved["card"]
+    model = new_classifier(card["model"], len(card["label_set"]), card["pooling"])
+    model.load_state_dict(saved["state_dict"])
+    return model, card
 
 
 def parameter_groups(model, lr: float, weight_decay: float, layer_lr_decay: float) -> list[dict]:
