@@ -8,12 +8,14 @@ loss of every step and validation metrics, examples/s and peak memory of every e
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import os
 import resource
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +267,89 @@ def predict_probabilities(
     return torch.sigmoid(logits).numpy()
 
 
+@dataclass
+class TrainingState:
+    """Everything a fine-tuning run carries from one epoch to the next."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    generator: torch.Generator
+    stopper: EarlyStopping
+    steps: list
+    epochs: list
+
+
+# the checkpoint layout; a file with another one is not resumed
+RESUME_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ResumeFile:
+    """A per-epoch checkpoint of the whole training state at ``path``, resumed only when it
+    was written for the same spec, seed and data (``data_fingerprint``; by default a hash of
+    the training and validation tensors). ``stop_after_epochs`` ends training early without
+    finishing, as a killed job would (for tests and time-boxed benchmark runs)."""
+
+    path: str | os.PathLike
+    data_fingerprint: str | None = None
+    stop_after_epochs: int | None = None
+
+    def stop_before(self, epoch: int) -> bool:
+        return self.stop_after_epochs is not None and epoch > self.stop_after_epochs
+
+    def binding(self, spec, seed: int, window_pool, train_ds, val_ds) -> dict:
+        """What a checkpoint must match to be resumed."""
+        data = self.data_fingerprint or _tensor_fingerprint(train_ds, val_ds)
+        options = json.dumps({**asdict(spec), "window_pool": window_pool}, sort_keys=True)
+        return {"format": RESUME_FORMAT, "spec": options, "seed": seed, "data": data}
+
+    def load(self, binding: dict, training: TrainingState) -> None:
+        """Fill ``training`` from the checkpoint when it exists and matches ``binding``."""
+        path = Path(self.path)
+        if not path.exists():
+            return
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        mismatch = [key for key, value in binding.items() if saved.get(key) != value]
+        if mismatch:
+            log.info("ignoring checkpoint %s: its %s differ; training afresh", path, mismatch)
+            return
+        training.model.load_state_dict(saved["model"])
+        training.optimizer.load_state_dict(saved["optimizer"])
+        training.scheduler.load_state_dict(saved["scheduler"])
+        training.generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        training.stopper.load_state_dict(saved["early_stopping"])
+        training.steps.extend(saved["steps"])
+        training.epochs.extend(saved["epochs"])
+        log.info("resumed from checkpoint %s after epoch %d", path, len(training.epochs))
+
+    def save(self, binding: dict, training: TrainingState) -> None:
+        payload = {
+            **binding,
+            "model": training.model.state_dict(),
+            "optimizer": training.optimizer.state_dict(),
+            "scheduler": training.scheduler.state_dict(),
+            "generator": training.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "early_stopping": training.stopper.state_dict(),
+            "steps": training.steps,
+            "epochs": training.epochs,
+        }
+        with atomic_path(self.path) as tmp:
+            torch.save(payload, tmp)
+
+
+def _tensor_fingerprint(*datasets) -> str:
+    """Hex SHA-256 of the input ids, attention masks and labels of torch-format datasets."""
+    digest = hashlib.sha256()
+    for dataset in datasets:
+        rows = dataset[:]
+        for key in ("input_ids", "attention_mask", "labels"):
+            digest.update(rows[key].contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def fine_tune(
     model,
     train_ds,
@@ -275,6 +360,7 @@ def fine_tune(
     checkpoint_path=None,
     validation_view=None,
     window_pool: str | None = None,
+    resume: ResumeFile | None = None,
 ) -> FineTuneResult:
     """Train ``model`` in place; return step and epoch logs and the best validation weights.
 
@@ -285,7 +371,8 @@ def fine_tune(
     ``window_pool`` the datasets hold token windows (a ``window_of`` column): a batch is
     ``spec.batch_size`` documents with all their windows, the loss is taken on the
     document logits pooled over windows, and examples/s counts documents; ``oversample``
-    and ``group_by_length`` do not apply. Raises
+    and ``group_by_length`` do not apply. With ``resume`` the whole training state is saved
+    after every epoch and picked up again at the start (see :class:`ResumeFile`). Raises
     :class:`NonFiniteLossError` on a NaN/inf loss; the best weights so far are then on
     disk at ``checkpoint_path``.
     """
@@ -333,7 +420,14 @@ def fine_tune(
     steps, epochs = [], []
     # higher is better for every selectable metric; ties keep the earlier epoch
     stopper = EarlyStopping(patience=spec.patience)
-    for epoch in range(1, spec.epochs + 1):
+    training = TrainingState(model, optimizer, scheduler, generator, stopper, steps, epochs)
+    binding = None
+    if resume is not None:
+        binding = resume.binding(spec, seed, window_pool, train_ds, val_ds)
+        resume.load(binding, training)
+    for epoch in range(len(epochs) + 1, spec.epochs + 1):
+        if stopper.should_stop or (resume is not None and resume.stop_before(epoch)):
+            break
         model.train()
         started, seen = time.perf_counter(), 0
         for batch in loader:
@@ -396,9 +490,10 @@ def fine_tune(
         if stopper.update(epoch, score, model) and checkpoint_path is not None:
             with atomic_path(checkpoint_path) as tmp:
                 torch.save(stopper.best_state, tmp)
+        if resume is not None:
+            resume.save(binding, training)
         if stopper.should_stop:
             log.info("early stopping after epoch %d; best epoch %d", epoch, stopper.best_epoch)
-            break
     stopper.restore(model)
     return FineTuneResult(
         pd.DataFrame(steps), pd.DataFrame(epochs), stopper.best_epoch, stopper.best_state
