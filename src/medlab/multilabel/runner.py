@@ -14,6 +14,7 @@ from medlab.multilabel.data import label_matrix
 from medlab.multilabel.tokenize import torch_view
 from medlab.multilabel.train import (
     FineTuneSpec,
+    ResumeFile,
     fine_tune,
     new_classifier,
     predict_probabilities,
@@ -105,9 +106,16 @@ def split_parts(
 
 
 def train_on_parts(
-    model, parts: dict[str, SplitPart], spec: FineTuneSpec, seed: int, device, checkpoint_path=None
+    model,
+    parts: dict[str, SplitPart],
+    spec: FineTuneSpec,
+    seed: int,
+    device,
+    checkpoint_path=None,
+    resume: ResumeFile | None = None,
 ):
-    """Fine-tune on the train units, scoring each epoch on the validation documents."""
+    """Fine-tune on the train units, scoring each epoch on the validation documents;
+    ``resume``: a per-epoch checkpoint to continue from (see :class:`ResumeFile`)."""
     val = parts["val"]
     return fine_tune(
         model,
@@ -122,6 +130,7 @@ def train_on_parts(
             val.document_probabilities(probabilities),
         ),
         window_pool=val.window_pool,
+        resume=resume,
     )
 
 
