@@ -1,14 +1,24 @@
-"""Experiment 4 targets, measured: HoC test micro-F1 with the packaged MiniLM, the effect of
-validation-tuned thresholds on macro- and micro-F1, and training throughput per batch size
-measured side by side in one run.
+"""Experiment 4 targets, measured: Hallmarks of Cancer test micro-/macro-F1 with the packaged
+MiniLM for each addition alone and combined — mean pooling, token windows over whole
+abstracts, an ensemble of the configurations trained, cross-validated thresholds — side by
+side with TF-IDF + logistic regression, with the training cost of each configuration.
 
-    python bench/multilabel_targets.py [--batch-size 32] [--lr 1e-4] [--epochs 3] [--max-length 128]
-        [--unit sentence|document] [--loss weighted_bce|bce|focal|asymmetric] [--tag NAME]
+    python bench/multilabel_targets.py [--configs cls mean cls+win mean+win] [--unit document]
+        [--max-length 256] [--window-length 128 --window-stride 96 --window-pool max]
+        [--threshold-methods validation cv --folds 5 --min-gain 0.01] [--ensemble]
+        [--batch-size 32] [--lr 1e-4] [--epochs 3] [--loss weighted_bce] [--tag NAME] [--quick]
 
-The defaults are the best settings measured so far on this CPU (about 30 minutes at 1 thread).
+A configuration is ``<pooling>`` or ``<pooling>+win`` (token windows of --window-length
+tokens, --window-stride apart, logits pooled by --window-pool; without windows, texts are cut
+to --max-length). Each is trained once and evaluated with every threshold method; --ensemble
+adds the mean of all trained configurations' probabilities; TF-IDF + logistic regression is
+always measured. Training is resumable: each configuration keeps a per-epoch checkpoint in
+bench/out/checkpoints/ and picks it up when the options, seed and data are the same, so a
+long run can span interruptions. --quick runs a tiny check (a few dozen abstracts, 32
+tokens, one epoch) in about two minutes on one CPU thread.
 
-Prints a table and writes bench/out/multilabel_targets[_NAME].md (and .tsv). Hallmarks of Cancer
-comes from $MEDLAB_DATA_MIRROR (or ../shared/data); the code path is the pipeline's
+Prints a table and writes bench/out/multilabel_targets[_NAME].md (and .tsv). Hallmarks of
+Cancer comes from $MEDLAB_DATA_MIRROR (or ../shared/data); the code path is the pipeline's
 (data, iterative split, tokenization, fine-tuning, evaluation).
 """
 
@@ -18,11 +28,17 @@ import argparse
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from transformers import AutoTokenizer
 
 from medlab.multilabel.data import (
     NO_HALLMARK,
@@ -32,10 +48,13 @@ from medlab.multilabel.data import (
     read_hallmarks_zip,
     stratified_split,
 )
+from medlab.multilabel.ensemble import average_predictions
 from medlab.multilabel.evaluate import evaluate_predictions
+from medlab.multilabel.metrics import ThresholdRule
 from medlab.multilabel.runner import prediction_table, split_parts, train_on_parts
 from medlab.multilabel.tokenize import tokenize_table
-from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier
+from medlab.multilabel.train import FineTuneSpec, ResumeFile, new_classifier
+from medlab.multilabel.windows import WindowSpec, tokenize_windows
 from medlab.pretrained import load_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,13 +62,32 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAINING = yaml.safe_load((ROOT / "config.yaml").read_text())["multilabel"]["training"]
 OUT = ROOT / "bench" / "out"
 MODEL = "packaged:all-MiniLM-L6-v2"
+CPU = torch.device("cpu")
+# --quick: documents kept per split part, tokens per text and per window, window stride
+QUICK = {"train": 32, "val": 16, "test": 16, "length": 32, "window": 64, "stride": 56}
 
 
-def load_hoc(max_length: int, unit: str = "document"):
-    """(split parts, label set): abstracts split as the pipeline splits them, tokenized as
-    whole abstracts or as labelled sentences."""
-    from transformers import AutoTokenizer
+@dataclass(frozen=True)
+class Corpus:
+    """HoC abstracts, their split (row positions per part) and label set."""
 
+    table: pd.DataFrame
+    split: dict
+    label_set: list[str]
+    archive: Path
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One model setup to train: how a text is pooled and whether it is read in windows."""
+
+    name: str
+    pooling: str
+    windows: WindowSpec | None
+
+
+def load_hoc(quick: bool) -> Corpus:
+    """Abstracts split as the pipeline splits them (the first few per part with --quick)."""
     archive = (
         Path(os.environ.get("MEDLAB_DATA_MIRROR", ROOT.parent / "shared" / "data"))
         / "Hallmarks-of-Cancer-master.zip"
@@ -58,85 +96,49 @@ def load_hoc(max_length: int, unit: str = "document"):
     label_set = sorted(raw["labels"].explode().unique())
     table, _ = clean_table(raw, label_set, source="HoC")
     split = stratified_split(label_matrix(table, label_set), (0.8, 0.1, 0.1), seed=0)
-    units = (
-        read_hallmarks_sentences(archive, documents=table["id"]) if unit == "sentence" else table
+    if quick:
+        kept = {part: list(split[part][: QUICK[part]]) for part in ("train", "val", "test")}
+        rows = sorted(r for part in kept.values() for r in part)
+        position = {row: i for i, row in enumerate(rows)}
+        table = table.iloc[rows].reset_index(drop=True)
+        split = {part: [position[r] for r in kept[part]] for part in kept}
+    return Corpus(table, split, label_set, archive)
+
+
+def parse_configuration(name: str, args) -> Configuration:
+    """``cls``, ``mean``, ``cls+win`` or ``mean+win``."""
+    pooling, _, windowed = name.partition("+")
+    if pooling not in ("cls", "mean") or windowed not in ("", "win"):
+        raise SystemExit(f"--configs: {name!r} is not <cls|mean>[+win]")
+    windows = (
+        WindowSpec(args.window_length, args.window_stride, args.window_pool) if windowed else None
     )
-    dataset = tokenize_table(units, label_set, load_pretrained(AutoTokenizer, MODEL), max_length)
-    return split_parts(
-        dataset, table, split, label_set, NO_HALLMARK if unit == "sentence" else None
-    ), label_set
+    return Configuration(name, pooling, windows)
 
 
-def new_model(label_set):
-    return new_classifier(MODEL, len(label_set))
+def tokenized_parts(corpus: Corpus, configuration: Configuration, args, cache: dict):
+    """Split parts of the configuration's units (cached per tokenization)."""
+    key = (args.unit, configuration.windows)
+    if key not in cache:
+        tokenizer = load_pretrained(AutoTokenizer, MODEL)
+        if configuration.windows is not None:
+            units = tokenize_windows(
+                corpus.table, corpus.label_set, tokenizer, configuration.windows
+            )
+        elif args.unit == "sentence":
+            sentences = read_hallmarks_sentences(corpus.archive, documents=corpus.table["id"])
+            units = tokenize_table(sentences, corpus.label_set, tokenizer, args.max_length)
+        else:
+            units = tokenize_table(corpus.table, corpus.label_set, tokenizer, args.max_length)
+        empty = NO_HALLMARK if args.unit == "sentence" and configuration.windows is None else None
+        pool = configuration.windows.pool if configuration.windows else None
+        cache[key] = split_parts(units, corpus.table, corpus.split, corpus.label_set, empty, pool)
+    return cache[key]
 
 
-def throughput(parts, label_set, batch_sizes, batches: int = 4) -> list[dict]:
-    """Training examples/s per batch size, one after another in this process, on the same
-    training examples (``batches`` batches of the largest size) in shuffled batches: with
-    padding trimmed per batch, a larger batch pads to a longer longest row."""
-    rows = []
-    examples = parts["train"].units.select(range(max(batch_sizes) * batches))
-    val = parts["val"].units.select(range(32))
-    for batch_size in batch_sizes:
-        spec = FineTuneSpec(
-            **{
-                **TRAINING,
-                "batch_size": batch_size,
-                "lr": 3e-5,
-                "loss": "bce",
-                "epochs": 1,
-                "patience": 1,
-                "group_by_length": False,
-            }
-        )
-        result = fine_tune(new_model(label_set), examples, val, spec, 0, torch.device("cpu"))
-        rows.append(
-            {
-                "batch_size": batch_size,
-                "examples_per_s": float(result.epochs["examples_per_s"].iloc[0]),
-            }
-        )
-        print(
-            f"throughput batch {batch_size}: {rows[-1]['examples_per_s']:.1f} examples/s",
-            flush=True,
-        )
-    return rows
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument(
-        "--loss", choices=["bce", "weighted_bce", "focal", "asymmetric"], default="weighted_bce"
-    )
-    parser.add_argument("--throughput-batch-sizes", type=int, nargs="+", default=[16, 32, 64])
-    parser.add_argument(
-        "--unit",
-        choices=["document", "sentence"],
-        default="sentence",
-        help="train on whole abstracts or on labelled sentences rolled up to the abstract",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="training seed (the split stays seed 0)"
-    )
-    parser.add_argument(
-        "--tag",
-        default="",
-        help="suffix of the output files, to keep runs with other settings apart",
-    )
-    parser.add_argument(
-        "--select-on", default="mean_average_precision", help="validation metric for early stopping"
-    )
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    parts, label_set = load_hoc(args.max_length, args.unit)
-    speeds = throughput(parts, label_set, args.throughput_batch_sizes)
-
+def train_configuration(corpus: Corpus, configuration: Configuration, args, cache: dict):
+    """(prediction table, cost row) of one configuration, resumed from its checkpoint."""
+    parts = tokenized_parts(corpus, configuration, args, cache)
     spec = FineTuneSpec(
         **{
             **TRAINING,
@@ -149,78 +151,180 @@ def main() -> None:
         }
     )
     torch.manual_seed(args.seed)  # the classifier head
-    model = new_model(label_set)
+    model = new_classifier(MODEL, len(corpus.label_set), configuration.pooling)
+    name = f"{configuration.name}_{args.tag or 'default'}{'_quick' if args.quick else ''}"
+    checkpoints = OUT / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    result = train_on_parts(model, parts, spec, args.seed, torch.device("cpu"))
-    seconds = time.perf_counter() - started
-    metrics, _ = evaluate_predictions(
-        prediction_table(model, parts, torch.device("cpu")), label_set
+    result = train_on_parts(
+        model,
+        parts,
+        spec,
+        args.seed,
+        CPU,
+        resume=ResumeFile(checkpoints / f"{name}.pt"),
     )
-    at_half, tuned = metrics["at_0.5"], metrics["per_class_thresholds"]
-    micro_drop = at_half["micro_f1"] - tuned["micro_f1"]
-    rows = [
-        {
-            "measure": "HoC test micro-F1 (threshold 0.5)",
-            "value": f"{at_half['micro_f1']:.4f}",
-            "target": "≥ 0.80",
-            "met": at_half["micro_f1"] >= 0.80,
-        },
-        {
-            "measure": "HoC test macro-F1 (threshold 0.5)",
-            "value": f"{at_half['macro_f1']:.4f}",
-            "target": "",
-            "met": "",
-        },
-        {
-            "measure": "macro-F1 with validation-tuned per-class thresholds",
-            "value": f"{tuned['macro_f1']:.4f} ({tuned['macro_f1'] - at_half['macro_f1']:+.4f})",
-            "target": "raises macro-F1",
-            "met": tuned["macro_f1"] > at_half["macro_f1"],
-        },
-        {
-            "measure": "micro-F1 with validation-tuned per-class thresholds",
-            "value": f"{tuned['micro_f1']:.4f} ({-micro_drop:+.4f})",
-            "target": "drops by ≤ 0.02",
-            "met": micro_drop <= 0.02,
-        },
-        {
-            "measure": "macro ROC-AUC / mAP (test)",
-            "value": f"{at_half['macro_roc_auc']:.4f} / {at_half['mean_average_precision']:.4f}",
-            "target": "",
-            "met": "",
-        },
-        {
-            "measure": "ECE raw / Platt / isotonic (test)",
-            "value": " / ".join(f"{metrics['ece'][k]:.4f}" for k in ("raw", "platt", "isotonic")),
-            "target": "",
-            "met": "",
-        },
-        {
-            "measure": f"training time (bs {args.batch_size}, lr {args.lr:g}, {args.loss}, {len(result.epochs)} epochs, len {args.max_length}, "
-            f"{args.unit} units, best epoch {result.best_epoch} by validation {args.select_on})",
-            "value": f"{seconds:.0f} s",
-            "target": "",
-            "met": "",
-        },
-    ] + [
-        {
-            "measure": f"throughput, batch {r['batch_size']}",
-            "value": f"{r['examples_per_s']:.1f} examples/s",
-            "target": "",
-            "met": "",
-        }
-        for r in speeds
+    wall = time.perf_counter() - started
+    trained = result.epochs
+    cost = {
+        "configuration": configuration.name,
+        # abstracts, sentences, or token windows
+        "training units": len(parts["train"].units),
+        "epochs": len(trained),
+        "best epoch": result.best_epoch,
+        # every epoch's training time, also those of earlier, interrupted runs
+        "train s": float(trained["train_seconds"].sum()),
+        "examples/s": float(trained["examples_per_s"].mean()),
+        "wall s (this run)": wall,
+    }
+    return prediction_table(model, parts, CPU), cost
+
+
+def tfidf_predictions(corpus: Corpus) -> tuple[pd.DataFrame, dict]:
+    """TF-IDF (word 1-2-grams) + one-vs-rest logistic regression, as a prediction table."""
+    table, split, label_set = corpus.table, corpus.split, corpus.label_set
+    truth = label_matrix(table, label_set)
+    started = time.perf_counter()
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    features = vectorizer.fit_transform(table["text"].iloc[split["train"]])
+    # a label without train positives or negatives cannot be fitted: its column is constant
+    fitted = [
+        j for j in range(len(label_set)) if 0 < truth[split["train"], j].sum() < len(split["train"])
     ]
-    table = pd.DataFrame(rows)
-    print(table.to_markdown(index=False))
+    classifier = OneVsRestClassifier(LogisticRegression(C=10.0, max_iter=2000))
+    classifier.fit(features, truth[split["train"]][:, fitted])
+    seconds = time.perf_counter() - started
+    frames = []
+    for part in ("val", "test"):
+        rows = split[part]
+        probabilities = np.tile(truth[split["train"]].mean(0), (len(rows), 1))
+        probabilities[:, fitted] = classifier.predict_proba(
+            vectorizer.transform(table["text"].iloc[rows])
+        )
+        frame = pd.DataFrame({"id": table["id"].iloc[rows].tolist(), "split": part})
+        for j, label in enumerate(label_set):
+            frame[f"true_{label}"] = truth[rows, j]
+            frame[f"prob_{label}"] = probabilities[:, j]
+        frames.append(frame)
+    cost = {
+        "configuration": "tfidf+logreg",
+        "training units": len(split["train"]),
+        "epochs": 1,
+        "best epoch": 1,
+        "train s": seconds,
+        "examples/s": len(split["train"]) / seconds,
+        "wall s (this run)": seconds,
+    }
+    return pd.concat(frames, ignore_index=True), cost
+
+
+def score_rows(name: str, predictions: pd.DataFrame, label_set, rules: list[ThresholdRule]):
+    """One row per threshold rule: test micro/macro-F1 at 0.5 and with the rule's thresholds."""
+    rows = []
+    for rule in rules:
+        metrics, _ = evaluate_predictions(predictions, label_set, rule)
+        at_half, tuned = metrics["at_0.5"], metrics["tuned_thresholds"]
+        rows.append(
+            {
+                "configuration": name,
+                "thresholds": f"{rule.method}"
+                + (f" (k={rule.folds})" if rule.method == "cv" else "")
+                + (f", min_gain {rule.min_gain:g}" if rule.min_gain else ""),
+                "micro-F1 @0.5": at_half["micro_f1"],
+                "macro-F1 @0.5": at_half["macro_f1"],
+                "micro-F1 tuned": tuned["micro_f1"],
+                "macro-F1 tuned": tuned["macro_f1"],
+                "macro ROC-AUC": at_half["macro_roc_auc"],
+                "targets met (≥0.80 micro, ≥0.78 macro, tuned)": tuned["micro_f1"] >= 0.80
+                and tuned["macro_f1"] >= 0.78,
+            }
+        )
+    return rows
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=["cls", "mean", "cls+win", "mean+win"])
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--max-length", type=int, default=256, help="tokens per text without windows"
+    )
+    parser.add_argument("--window-length", type=int, default=128)
+    parser.add_argument("--window-stride", type=int, default=96)
+    parser.add_argument("--window-pool", choices=["max", "mean"], default="max")
+    parser.add_argument(
+        "--loss", choices=["bce", "weighted_bce", "focal", "asymmetric"], default="weighted_bce"
+    )
+    parser.add_argument(
+        "--unit",
+        choices=["document", "sentence"],
+        default="document",
+        help="without windows: whole abstracts, or labelled sentences rolled up to the abstract",
+    )
+    parser.add_argument(
+        "--threshold-methods", nargs="+", choices=["validation", "cv"], default=["validation", "cv"]
+    )
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--min-gain", type=float, default=0.0)
+    parser.add_argument(
+        "--ensemble", action="store_true", help="add the mean of all configurations"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="training seed (the split stays seed 0)"
+    )
+    parser.add_argument("--select-on", default="mean_average_precision")
+    parser.add_argument("--tag", default="", help="suffix of the output and checkpoint files")
+    parser.add_argument("--quick", action="store_true", help="a tiny check: about two minutes")
+    args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.max_length, args.batch_size = 1, QUICK["length"], 8
+        args.window_length, args.window_stride = QUICK["window"], QUICK["stride"]
+        args.folds = min(args.folds, 2)
+    return args
+
+
+def main() -> None:
+    args = parse_arguments()
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    corpus = load_hoc(args.quick)
+    rules = [ThresholdRule(m, args.folds, args.min_gain) for m in args.threshold_methods]
+    scores, costs, trained, cache = [], [], {}, {}
+    for name in args.configs:
+        configuration = parse_configuration(name, args)
+        predictions, cost = train_configuration(corpus, configuration, args, cache)
+        trained[name] = predictions
+        costs.append(cost)
+        scores += score_rows(name, predictions, corpus.label_set, rules)
+    if args.ensemble and len(trained) > 1:
+        ensemble = average_predictions(trained, corpus.label_set)
+        name = "ensemble of " + ", ".join(trained)
+        scores += score_rows(name, ensemble, corpus.label_set, rules)
+        # the ensemble costs the training of all its members
+        total = {k: sum(c[k] for c in costs) for k in ("train s", "wall s (this run)")}
+        costs.append({"configuration": name, "epochs": args.epochs, **total})
+    predictions, cost = tfidf_predictions(corpus)
+    costs.append(cost)
+    scores += score_rows("tfidf+logreg", predictions, corpus.label_set, rules)
+    table = pd.DataFrame(scores).merge(pd.DataFrame(costs), on="configuration", how="left")
+    print(table.to_markdown(index=False, floatfmt=".4f"))
     OUT.mkdir(parents=True, exist_ok=True)
-    name = "multilabel_targets" + (f"_{args.tag}" if args.tag else "")
+    name = (
+        "multilabel_targets"
+        + (f"_{args.tag}" if args.tag else "")
+        + ("_quick" if args.quick else "")
+    )
     table.to_csv(OUT / f"{name}.tsv", sep="\t", index=False)
+    parts = {k: len(v) for k, v in corpus.split.items()}
     (OUT / f"{name}.md").write_text(
-        f"Hallmarks of Cancer, {MODEL}, torch threads 1, {len(label_set)} labels, abstracts per split "
-        f"{ {k: len(p.documents) for k, p in parts.items()} }, {args.unit} units per split "
-        f"{ {k: len(p.units) for k, p in parts.items()} }\n\n"
-        + table.to_markdown(index=False)
+        f"Hallmarks of Cancer, {MODEL}, torch threads 1, {len(corpus.label_set)} labels, abstracts "
+        f"per split {parts}; bs {args.batch_size}, lr {args.lr:g}, {args.loss}, {args.epochs} epochs, "
+        f"{args.unit} units, max_length {args.max_length}, windows {args.window_length}/"
+        f"{args.window_stride}/{args.window_pool}; examples/s counts training units, with "
+        "windows abstracts (each with all its windows)\n\n"
+        + table.to_markdown(index=False, floatfmt=".4f")
         + "\n"
     )
 

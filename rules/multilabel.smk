@@ -64,6 +64,7 @@ rule multilabel_tokenize:
     params:
         code=script_code("multilabel_tokenize"),
         model=config["multilabel"]["model"]["path"],
+        windows=config["multilabel"]["windows"],
     log:
         "logs/multilabel/{dataset}/tokenize_{model}_len{max_length}_{unit}.log",
     conda:
@@ -83,6 +84,7 @@ rule multilabel_train:
         epochs="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/epochs.tsv",
         predictions="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/predictions.tsv",
         summary="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/summary.json",
+        model="results/multilabel/{dataset}/runs/bs{batch_size}_lr{lr}_{loss}_seed{seed}/model.pt",
     wildcard_constraints:
         dataset=get_constraint([config["multilabel"]["dataset"]]),
         batch_size=r"\d+",
@@ -93,6 +95,9 @@ rule multilabel_train:
         model=config["multilabel"]["model"]["path"],
         training=config["multilabel"]["training"],
         unit=config["multilabel"]["unit"],
+        pooling=config["multilabel"]["pooling"],
+        windows=config["multilabel"]["windows"],
+        max_length=config["multilabel"]["max_length"],
         device=config["device"],
     threads: config["multilabel"]["threads"]
     resources:
@@ -113,6 +118,27 @@ rule multilabel_train:
 declare_benchmarks("multilabel", rules.multilabel_train, get_multilabel_cell_wildcards)
 
 
+rule multilabel_ensemble:
+    input:
+        predictions=get_multilabel_ensemble_member_files(rules.multilabel_train.output.predictions),
+        summaries=get_multilabel_ensemble_member_files(rules.multilabel_train.output.summary),
+        labels="results/multilabel/{dataset}/labels.json",
+    output:
+        predictions="results/multilabel/{dataset}/runs/ensemble/predictions.tsv",
+        summary="results/multilabel/{dataset}/runs/ensemble/summary.json",
+    wildcard_constraints:
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
+    params:
+        code=script_code("multilabel_ensemble"),
+        members=config["multilabel"]["ensemble"],
+    log:
+        "logs/multilabel/{dataset}/runs/ensemble.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_ensemble.py"
+
+
 rule multilabel_evaluate:
     input:
         predictions="results/multilabel/{dataset}/runs/{cell}/predictions.tsv",
@@ -124,6 +150,7 @@ rule multilabel_evaluate:
         dataset=get_constraint([config["multilabel"]["dataset"]]),
     params:
         code=script_code("multilabel_evaluate"),
+        thresholds=config["multilabel"]["thresholds"],
     log:
         "logs/multilabel/{dataset}/runs/{cell}_evaluate.log",
     conda:
@@ -138,11 +165,16 @@ rule multilabel_aggregate:
         summaries=format_paths(rules.multilabel_train.output.summary, get_multilabel_cell_wildcards()),
         steps=format_paths(rules.multilabel_train.output.steps, get_multilabel_cell_wildcards()),
         per_class=format_paths(rules.multilabel_evaluate.output.per_class, get_multilabel_cell_wildcards()),
+        # empty lists without an ensemble
+        ensemble_metrics=get_multilabel_ensemble_files(rules.multilabel_evaluate.output.metrics),
+        ensemble_summary=get_multilabel_ensemble_files(rules.multilabel_ensemble.output.summary),
+        ensemble_per_class=get_multilabel_ensemble_files(rules.multilabel_evaluate.output.per_class),
     output:
         **get_multilabel_report_outputs(),
     params:
         code=script_code("multilabel_aggregate"),
         cells=get_multilabel_cells(),
+        ensemble=config["multilabel"]["ensemble"],
     log:
         "logs/multilabel/aggregate.log",
     conda:

@@ -19,4 +19,16 @@ aggregate(
         )
     ],
     SummaryPaths(**dict(snakemake.output.items())),
+    ensemble=CellFiles(
+        {
+            "dataset": snakemake.params.cells[0]["dataset"],
+            "ensemble": "+".join(snakemake.params.ensemble),
+        },
+        files.ensemble_metrics[0],
+        files.ensemble_summary[0],
+        None,
+        files.ensemble_per_class[0],
+    )
+    if snakemake.params.ensemble
+    else None,
 )

@@ -9,16 +9,18 @@ from medlab.io import read_json
 from medlab.logs import configure_logging
 from medlab.multilabel.data import read_table
 from medlab.multilabel.tokenize import tokenize_table
+from medlab.multilabel.windows import WindowSpec, tokenize_windows
 from medlab.pretrained import load_pretrained
 
 configure_logging(snakemake.log[0])
 tokenizer = load_pretrained(AutoTokenizer, snakemake.params.model)
-dataset = tokenize_table(
-    read_table(snakemake.input.table),
-    read_json(snakemake.input.labels),
-    tokenizer,
-    int(snakemake.wildcards.max_length),
-)
+table, label_set = read_table(snakemake.input.table), read_json(snakemake.input.labels)
+windows = snakemake.params.windows
+if windows["enabled"]:
+    spec = WindowSpec(windows["length"], windows["stride"], windows["pool"])
+    dataset = tokenize_windows(table, label_set, tokenizer, spec)
+else:
+    dataset = tokenize_table(table, label_set, tokenizer, int(snakemake.wildcards.max_length))
 # save next to the target, then rename: a killed job leaves no directory that looks complete
 final = Path(snakemake.output.tokens)
 partial = final.with_name(final.name + ".part")

@@ -33,7 +33,11 @@ run_cell(
         summary=snakemake.output.summary,
         # next to the outputs: after a non-finite loss the best weights so far are kept here
         checkpoint=str(Path(snakemake.output.summary).with_name("best_checkpoint.pt")),
+        model=snakemake.output.model,
     ),
     # sentences roll up to their abstract: it has no hallmark only when none of its sentences has one
     empty_label=NO_HALLMARK if snakemake.params.unit == "sentence" else None,
+    pooling=snakemake.params.pooling,
+    windows=snakemake.params.windows if snakemake.params.windows["enabled"] else None,
+    max_length=snakemake.params.max_length,
 )

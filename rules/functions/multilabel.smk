@@ -39,6 +39,19 @@ def get_multilabel_cell_wildcards():
     return [dict(w, cell=os.path.basename(os.path.dirname(run_directory.format(**w)))) for w in wildcards]
 
 
+def get_multilabel_ensemble_member_files(pattern):
+    """``pattern`` (a training rule output) for each grid cell named in multilabel.ensemble."""
+    members = set(config["multilabel"]["ensemble"])
+    return format_paths(pattern, [w for w in get_multilabel_cell_wildcards() if w["cell"] in members])
+
+
+def get_multilabel_ensemble_files(pattern):
+    """``pattern`` filled in for the ensemble's run directory; empty without an ensemble."""
+    if not config["multilabel"]["ensemble"]:
+        return []
+    return [pattern.format(dataset=config["multilabel"]["dataset"], cell="ensemble")]
+
+
 def get_multilabel_summary_files():
     return {
         "grid": "results/multilabel/summary/grid.tsv",

@@ -178,6 +178,37 @@ def _check_multilabel(config: dict) -> None:
         raise ConfigError(
             f"config key multilabel.unit: sentence units need sentence labels, which only the hoc dataset has (dataset is {settings['dataset']!r})"
         )
+    windows = settings.get("windows", {})
+    if windows.get("enabled") and settings["unit"] != "document":
+        raise ConfigError(
+            "config key multilabel.windows.enabled: token windows split whole documents; "
+            f"set multilabel.unit to document (it is {settings['unit']!r})"
+        )
+    # two special tokens ([CLS] and [SEP], <s> and </s>) in every window of a single text
+    if windows.get("enabled") and windows["stride"] > windows["length"] - 2:
+        raise ConfigError(
+            f"config key multilabel.windows.stride: {windows['stride']} would skip tokens "
+            f"between windows of {windows['length']} tokens; use at most {windows['length'] - 2}"
+        )
+    cells = multilabel_cell_names(settings["grid"])
+    for index, name in enumerate(settings.get("ensemble", [])):
+        if name not in cells:
+            raise ConfigError(
+                f"config key multilabel.ensemble[{index}]: {name!r} is not a cell of "
+                f"multilabel.grid; the cells are {', '.join(cells)}"
+            )
+
+
+def multilabel_cell_names(grid: dict) -> list[str]:
+    """The run directory name of every cell of ``multilabel.grid``, as rules/multilabel.smk
+    writes it (learning rate as %g)."""
+    return [
+        f"bs{batch_size}_lr{lr:g}_{loss}_seed{seed}"
+        for batch_size in grid["batch_size"]
+        for lr in grid["lr"]
+        for loss in grid["loss"]
+        for seed in grid["seed"]
+    ]
 
 
 def _check_rag(config: dict) -> None:

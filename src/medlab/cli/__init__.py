@@ -24,9 +24,9 @@ import sys
 from collections.abc import Sequence
 
 from medlab import __version__
-from medlab.cli import predict
+from medlab.cli import classify, predict
 
-SUBCOMMANDS = (predict.register,)
+SUBCOMMANDS = (predict.register, classify.register)
 USAGE_ERROR = 2
 # a file that cannot be read or written is the user's to fix, whatever the command
 COMMON_INPUT_ERRORS = (OSError,)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from medlab.device import select_device
+from medlab.cli_options import add_device_arguments, chosen_device
 from medlab.gnn.predict import (
     PredictionInputError,
     load_run,
@@ -75,40 +75,14 @@ def register(subparsers) -> None:
         help="the CSV column holding the SMILES (default: a column named smiles or SMILES, "
         "else the only column); ignored for .smi/.txt files",
     )
-    parser.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default="auto",
-        help="where the models run: auto (CUDA when it works, else the CPU), cpu or cuda "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=positive_int,
-        default=1,
-        help="CPU threads for inference when running on the CPU (default: %(default)s)",
-    )
+    add_device_arguments(parser, "the models")
     parser.set_defaults(handler=run_predict, input_errors=(PredictionInputError,))
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
 
 
 def run_predict(arguments: argparse.Namespace) -> int:
     """Read the molecules, load the runs, predict, write the table, print a summary line."""
     molecules = read_molecules(arguments.molecules, arguments.smiles_column)
-    try:
-        device = select_device(arguments.threads, arguments.device)
-    except RuntimeError as error:  # --device cuda on a machine without a working CUDA
-        raise PredictionInputError(f"--device cuda: {error}; use --device auto or cpu") from error
+    device = chosen_device(arguments, PredictionInputError)
     runs = [load_run(directory, device) for directory in arguments.runs]
     predictions = predict_molecules(runs, molecules["smiles"].tolist(), device)
     table = molecules.join(predictions)

@@ -39,7 +39,7 @@ class SummaryPaths:
 
 def grid_row(cell: dict, metrics: dict, summary: dict) -> dict:
     row = dict(cell)
-    for setting in ("at_0.5", "per_class_thresholds", "global_threshold"):
+    for setting in ("at_0.5", "per_class_thresholds", "tuned_thresholds", "global_threshold"):
         for key in (
             "micro_f1",
             "macro_f1",
@@ -69,9 +69,16 @@ def grid_row(cell: dict, metrics: dict, summary: dict) -> dict:
     return row
 
 
-def aggregate(cells: list[CellFiles], outputs: SummaryPaths) -> None:
+def aggregate(
+    cells: list[CellFiles], outputs: SummaryPaths, ensemble: CellFiles | None = None
+) -> None:
     """Read every cell's metrics, summary, step log and per-class table; write the grid,
-    threshold, batch-size, loss and per-class tables, heatmaps and loss curves to ``outputs``."""
+    threshold, batch-size, loss and per-class tables, heatmaps and loss curves to ``outputs``.
+
+    ``ensemble`` (its ``cell`` holds ``dataset`` and ``ensemble``, the member names joined by
+    '+'; no step log) adds the last row of the grid and its per-class rows; its batch size,
+    learning rate, loss and seed are empty, so the per-setting comparisons leave it out.
+    """
     rows, steps, per_class = [], [], []
     for files in cells:
         cell = files.cell
@@ -89,7 +96,14 @@ def aggregate(cells: list[CellFiles], outputs: SummaryPaths) -> None:
         )
         per_class.append(pd.read_csv(files.per_class, sep="\t").assign(**cell))
     grid = pd.DataFrame(rows).sort_values(GRID_KEYS).reset_index(drop=True)
+    if ensemble is not None:
+        metrics, summary = read_json(ensemble.metrics), read_json(ensemble.summary)
+        grid = pd.concat(
+            [grid, pd.DataFrame([grid_row(ensemble.cell, metrics, summary)])], ignore_index=True
+        )
+        per_class.append(pd.read_csv(ensemble.per_class, sep="\t").assign(**ensemble.cell))
     write_tsv(grid, outputs.grid, float_format="%.6g")
+    grid = grid[grid["batch_size"].notna()]
     write_tsv(threshold_comparison(grid), outputs.thresholds, float_format="%.6g")
     write_tsv(batch_size_effects(grid), outputs.batch_sizes, float_format="%.6g")
     write_tsv(loss_comparison(grid), outputs.losses, float_format="%.6g")
@@ -99,13 +113,15 @@ def aggregate(cells: list[CellFiles], outputs: SummaryPaths) -> None:
 
 
 def threshold_comparison(grid: pd.DataFrame) -> pd.DataFrame:
-    """Per cell (mean over seeds): micro/macro F1 at 0.5, with per-class tuned thresholds and
-    with one global tuned threshold, and the changes."""
+    """Per cell (mean over seeds): micro/macro F1 at 0.5, with per-class thresholds tuned on
+    all of validation, with those of the configured method (``tuned_thresholds``:
+    cross-validated and/or kept at 0.5 without enough gain), with one global tuned
+    threshold, and the changes."""
     keys = ["dataset", "batch_size", "lr", "loss"]
     columns = [
         f"{m}@{s}"
         for m in ("micro_f1", "macro_f1")
-        for s in ("at_0.5", "per_class_thresholds", "global_threshold")
+        for s in ("at_0.5", "per_class_thresholds", "tuned_thresholds", "global_threshold")
     ]
     table = grid.groupby(keys, as_index=False)[columns].mean()
     table["macro_f1_gain_per_class"] = (
@@ -114,6 +130,10 @@ def threshold_comparison(grid: pd.DataFrame) -> pd.DataFrame:
     table["micro_f1_change_per_class"] = (
         table["micro_f1@per_class_thresholds"] - table["micro_f1@at_0.5"]
     )
+    for metric in ("macro_f1", "micro_f1"):
+        table[f"{metric}_change_tuned"] = (
+            table[f"{metric}@tuned_thresholds"] - table[f"{metric}@at_0.5"]
+        )
     return table
 
 

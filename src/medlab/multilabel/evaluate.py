@@ -8,11 +8,13 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, multilabel_confusion_matrix, roc_auc_score
 
 from medlab.multilabel.metrics import (
+    ThresholdRule,
     apply_calibrators,
     defined_labels,
     expected_calibration_error,
     fit_calibrators,
     global_threshold,
+    guarded_thresholds,
     per_class_thresholds,
     ranking_and_threshold_metrics,
 )
@@ -28,23 +30,33 @@ def split_arrays(
 
 
 def evaluate_predictions(
-    predictions: pd.DataFrame, label_set: list[str]
+    predictions: pd.DataFrame, label_set: list[str], threshold_rule: ThresholdRule | None = None
 ) -> tuple[dict, pd.DataFrame]:
     """(metrics, per-class table) for the test split.
 
-    metrics: ``at_0.5``, ``per_class_thresholds``, ``global_threshold`` (each the
-    micro/macro metric dict), ``thresholds`` used, calibration (ECE raw / Platt / isotonic
+    metrics: ``at_0.5``, ``per_class_thresholds`` (plain validation tuning),
+    ``tuned_thresholds`` (tuned by ``threshold_rule``; the plain tuning when it is None),
+    ``global_threshold`` (each the micro/macro metric dict), ``thresholds`` used (per
+    class, ``tuned`` with its ``method``, global), calibration (ECE raw / Platt / isotonic
     on test), and the labels excluded from macro averages with the reason.
     """
     val_y, val_p = split_arrays(predictions, label_set, "val")
     test_y, test_p = split_arrays(predictions, label_set, "test")
     tuned = per_class_thresholds(val_y, val_p)
+    rule = threshold_rule or ThresholdRule(method="validation", folds=2, min_gain=0.0)
+    guarded = guarded_thresholds(val_y, val_p, rule.method, rule.folds, rule.min_gain)
     single = global_threshold(val_y, val_p)
     metrics = {
         "at_0.5": ranking_and_threshold_metrics(test_y, test_p, 0.5),
         "per_class_thresholds": ranking_and_threshold_metrics(test_y, test_p, tuned),
+        "tuned_thresholds": ranking_and_threshold_metrics(test_y, test_p, guarded),
         "global_threshold": ranking_and_threshold_metrics(test_y, test_p, single),
-        "thresholds": {"per_class": dict(zip(label_set, tuned.tolist())), "global": single},
+        "thresholds": {
+            "per_class": dict(zip(label_set, tuned.tolist())),
+            "tuned": dict(zip(label_set, guarded.tolist())),
+            "method": rule.method,
+            "global": single,
+        },
         "excluded_from_macro": {
             label: "no positives in the test split"
             if test_y[:, j].sum() == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import (
@@ -10,6 +12,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
     roc_auc_score,
 )
+from sklearn.model_selection import StratifiedKFold
 
 from medlab.metrics import (  # noqa: F401 (best_f1_threshold, expected_calibration_error re-exported)
     PlattScaler,
@@ -72,6 +75,89 @@ def per_class_thresholds(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
             for j in range(labels.shape[1])
         ]
     )
+
+
+THRESHOLD_METHODS = ("validation", "cv")
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """How per-class thresholds are chosen (``multilabel.thresholds``): see
+    :func:`guarded_thresholds`."""
+
+    method: str
+    folds: int
+    min_gain: float
+
+
+def f1_at(labels: np.ndarray, probs: np.ndarray, threshold: float) -> float:
+    """F1 of one label's (examples,) 0/1 ``labels`` when predicting ``probs >= threshold``."""
+    return float(f1_score(labels, (probs >= threshold).astype(int), zero_division=0))
+
+
+def out_of_fold_threshold(
+    labels: np.ndarray, probs: np.ndarray, folds: int, seed: int
+) -> tuple[float, float]:
+    """(threshold, out-of-fold F1) of one label by stratified k-fold cross-validation.
+
+    Each fold's threshold is tuned on the other folds and scored on the fold; the returned
+    threshold is the median of the fold thresholds (steadier than one fit on few positives)
+    and the F1 is that of every example predicted by the threshold tuned without it. Raises
+    ValueError when the label has fewer positives or negatives than ``folds``.
+    """
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    predicted = np.zeros(len(labels), dtype=int)
+    thresholds = []
+    for fitted, held_out in splitter.split(probs, labels):
+        threshold = best_f1_threshold(labels[fitted], probs[fitted])
+        thresholds.append(threshold)
+        predicted[held_out] = probs[held_out] >= threshold
+    return float(np.median(thresholds)), float(f1_score(labels, predicted, zero_division=0))
+
+
+def guarded_thresholds(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    method: str,
+    folds: int,
+    min_gain: float,
+    seed: int = 0,
+) -> np.ndarray:
+    """(labels,) per-class thresholds tuned on validation, kept only where they pay.
+
+    ``method``: ``validation`` tunes each label's F1-optimal threshold on all validation
+    examples and measures its gain on those same examples; ``cv`` tunes it by stratified
+    ``folds``-fold cross-validation (:func:`out_of_fold_threshold`) and measures the gain
+    out of fold, so a threshold that only fits the validation noise shows no gain. K folds
+    rather than bootstrap resamples: every example is scored exactly once by a threshold
+    that did not see it, which is the estimate the guard needs, with no resampling noise.
+
+    A label keeps 0.5 unless tuning raises its validation F1 by at least ``min_gain``, and
+    under ``cv`` also when it has fewer positives or negatives than ``folds``. With
+    ``validation`` and ``min_gain`` 0 the result equals :func:`per_class_thresholds`.
+    ``labels``/``probs`` are (examples, labels). Deterministic for a given ``seed``.
+    Raises ValueError for an unknown method.
+    """
+    if method not in THRESHOLD_METHODS:
+        raise ValueError(
+            f"unknown threshold method {method!r}; expected one of {', '.join(THRESHOLD_METHODS)}"
+        )
+    thresholds = np.full(labels.shape[1], 0.5)
+    for j in range(labels.shape[1]):
+        y, p = labels[:, j].astype(int), probs[:, j]
+        positives = int(y.sum())
+        if method == "validation":
+            if positives == 0:
+                continue
+            threshold = best_f1_threshold(y, p)
+            tuned_f1 = f1_at(y, p, threshold)
+        else:
+            if min(positives, len(y) - positives) < folds:
+                continue
+            threshold, tuned_f1 = out_of_fold_threshold(y, p, folds, seed)
+        if tuned_f1 - f1_at(y, p, 0.5) >= min_gain:
+            thresholds[j] = threshold
+    return thresholds
 
 
 THRESHOLD_GRID = np.linspace(0.05, 0.95, 19)

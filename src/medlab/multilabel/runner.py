@@ -12,7 +12,14 @@ import pandas as pd
 from medlab.io import write_json, write_tsv
 from medlab.multilabel.data import label_matrix
 from medlab.multilabel.tokenize import torch_view
-from medlab.multilabel.train import FineTuneSpec, fine_tune, new_classifier, predict_probabilities
+from medlab.multilabel.train import (
+    FineTuneSpec,
+    ResumeFile,
+    fine_tune,
+    new_classifier,
+    predict_probabilities,
+    save_classifier,
+)
 from medlab.multilabel.units import roll_up, rows_of_documents
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,8 @@ class CellPaths:
     predictions: str
     summary: str
     checkpoint: str
+    # the fine-tuned weights and how to feed them (medlab.multilabel.classify); None: not kept
+    model: str | None = None
 
 
 @dataclass
@@ -41,6 +50,8 @@ class SplitPart:
     truth: np.ndarray  # (documents, labels) 0/1
     label_set: list[str]
     empty_label: str | None = None
+    # max or mean when the units are token windows pooled per document
+    window_pool: str | None = None
 
     def document_probabilities(self, unit_probabilities: np.ndarray) -> np.ndarray:
         """(units, labels) -> (documents, labels)."""
@@ -53,13 +64,21 @@ class SplitPart:
         )
 
     def predict(self, model, device) -> np.ndarray:
-        return self.document_probabilities(predict_probabilities(model, self.units, device))
+        return self.document_probabilities(
+            predict_probabilities(model, self.units, device, window_pool=self.window_pool)
+        )
 
 
 def split_parts(
-    units, table: pd.DataFrame, split: dict, label_set: list[str], empty_label: str | None = None
+    units,
+    table: pd.DataFrame,
+    split: dict,
+    label_set: list[str],
+    empty_label: str | None = None,
+    window_pool: str | None = None,
 ) -> dict[str, SplitPart]:
-    """Train / val / test parts of a tokenized unit dataset (documents or sentences).
+    """Train / val / test parts of a tokenized unit dataset (documents, sentences, or token
+    windows of documents whose logits are pooled by ``window_pool``).
 
     ``split`` holds row positions of the document ``table``; a unit belongs to the part of
     its document (the ``document`` column, or its own id when units are documents).
@@ -81,14 +100,22 @@ def split_parts(
             truth[split[part]],
             label_set,
             empty_label,
+            window_pool,
         )
     return parts
 
 
 def train_on_parts(
-    model, parts: dict[str, SplitPart], spec: FineTuneSpec, seed: int, device, checkpoint_path=None
+    model,
+    parts: dict[str, SplitPart],
+    spec: FineTuneSpec,
+    seed: int,
+    device,
+    checkpoint_path=None,
+    resume: ResumeFile | None = None,
 ):
-    """Fine-tune on the train units, scoring each epoch on the validation documents."""
+    """Fine-tune on the train units, scoring each epoch on the validation documents;
+    ``resume``: a per-epoch checkpoint to continue from (see :class:`ResumeFile`)."""
     val = parts["val"]
     return fine_tune(
         model,
@@ -102,6 +129,8 @@ def train_on_parts(
             val.truth,
             val.document_probabilities(probabilities),
         ),
+        window_pool=val.window_pool,
+        resume=resume,
     )
 
 
@@ -129,18 +158,32 @@ def run_cell(
     device,
     outputs: CellPaths,
     empty_label: str | None = None,
+    pooling: str = "cls",
+    windows: dict | None = None,
+    max_length: int | None = None,
 ) -> None:
     """Fine-tune on the train units, select on validation documents; write steps, epochs,
     predictions (validation and test documents) and a summary to ``outputs``.
 
+    ``pooling`` is how the classifier reads a text (:data:`medlab.multilabel.train.POOLINGS`);
+    ``windows`` (length, stride, pool) when ``tokenized_dir`` holds token windows, else
+    None and ``max_length`` the tokens per text; both are written with the model to
+    ``outputs.model`` (when set) so new texts can be tokenized the same way.
     The checkpoint at ``outputs.checkpoint`` is removed once every output is written.
     Raises ValueError when a split part has no training units.
     """
     # imported here: Hugging Face datasets is slow to import and only this step loads from disk
     from datasets import load_from_disk
 
-    parts = split_parts(load_from_disk(str(tokenized_dir)), table, split, label_set, empty_label)
-    model = new_classifier(model_name, len(label_set))
+    parts = split_parts(
+        load_from_disk(str(tokenized_dir)),
+        table,
+        split,
+        label_set,
+        empty_label,
+        windows["pool"] if windows else None,
+    )
+    model = new_classifier(model_name, len(label_set), pooling)
     checkpoint = Path(outputs.checkpoint)
     result = train_on_parts(model, parts, spec, seed, device, checkpoint_path=checkpoint)
     write_tsv(result.steps, outputs.steps, float_format="%.6g")
@@ -162,5 +205,14 @@ def run_cell(
         },
         outputs.summary,
     )
+    if outputs.model is not None:
+        card = {
+            "model": model_name,
+            "pooling": pooling,
+            "label_set": label_set,
+            "max_length": max_length,
+            "windows": windows,
+        }
+        save_classifier(model, card, outputs.model)
     if checkpoint.exists():
         checkpoint.unlink()

@@ -35,7 +35,11 @@ def tokenize_table(table: pd.DataFrame, label_set: list[str], tokenizer, max_len
 
 
 def torch_view(dataset, rows: list[int]):
-    """The rows of ``dataset`` as torch tensors (input_ids, attention_mask, labels)."""
+    """The rows of ``dataset`` as torch tensors (input_ids, attention_mask, labels, and
+    window_of for token windows)."""
     subset = dataset.select(rows)
-    subset.set_format("torch", columns=["input_ids", "attention_mask", "labels"])
+    columns = ["input_ids", "attention_mask", "labels"]
+    if "window_of" in subset.column_names:
+        columns.append("window_of")
+    subset.set_format("torch", columns=columns)
     return subset
