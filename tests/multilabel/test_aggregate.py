@@ -7,7 +7,7 @@ import pytest
 
 from medlab.multilabel.aggregate import CellFiles, SummaryPaths, aggregate
 
-SETTINGS = ("at_0.5", "per_class_thresholds", "global_threshold")
+SETTINGS = ("at_0.5", "per_class_thresholds", "tuned_thresholds", "global_threshold")
 METRIC_KEYS = (
     "micro_f1",
     "macro_f1",
@@ -62,13 +62,23 @@ def summary(tmp_path_factory):
         _write_cell(
             root / "bs32",
             {**base, "batch_size": 32},
-            {"at_0.5": 0.30, "per_class_thresholds": 0.45, "global_threshold": 0.35},
+            {
+                "at_0.5": 0.30,
+                "per_class_thresholds": 0.45,
+                "tuned_thresholds": 0.45,
+                "global_threshold": 0.35,
+            },
             examples_per_s=400.0,
         ),
         _write_cell(
             root / "bs8",
             {**base, "batch_size": 8},
-            {"at_0.5": 0.20, "per_class_thresholds": 0.50, "global_threshold": 0.25},
+            {
+                "at_0.5": 0.20,
+                "per_class_thresholds": 0.50,
+                "tuned_thresholds": 0.50,
+                "global_threshold": 0.25,
+            },
             examples_per_s=100.0,
         ),
     ]

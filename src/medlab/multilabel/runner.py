@@ -21,6 +21,7 @@ from medlab.multilabel.train import (
     save_classifier,
 )
 from medlab.multilabel.units import roll_up, rows_of_documents
+from medlab.training import seed_everything
 
 log = logging.getLogger(__name__)
 PARTS = ("train", "val", "test")
@@ -183,6 +184,9 @@ def run_cell(
         empty_label,
         windows["pool"] if windows else None,
     )
+    # the new head's initial weights come from the seed, not from whatever drew random
+    # numbers earlier in the process
+    seed_everything(seed)
     model = new_classifier(model_name, len(label_set), pooling)
     checkpoint = Path(outputs.checkpoint)
     result = train_on_parts(model, parts, spec, seed, device, checkpoint_path=checkpoint)
