@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from medlab.rag.answers import NO_ANSWER
 from medlab.rag.extractive import ExtractiveReader
-from medlab.rag.readers import NO_ANSWER
 from rag.rag_samples import sample_passages
 
 

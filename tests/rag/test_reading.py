@@ -1,8 +1,8 @@
 """Reading every question with every method and cutoff."""
 
+from medlab.rag.answers import NO_ANSWER
 from medlab.rag.corpus import Question
 from medlab.rag.rankings import cutoffs, rankings_frame
-from medlab.rag.readers import NO_ANSWER
 from medlab.rag.reading import read_answers
 from rag.rag_samples import sample_passages
 

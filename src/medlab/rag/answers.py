@@ -1,4 +1,5 @@
-"""Answer metrics against gold spans: SQuAD-style exact match and token F1, containment, length.
+"""Answers: what a reader returns, and metrics against gold spans (SQuAD-style exact match
+and token F1, containment, length).
 
 Written here rather than taken from ``evaluate``'s squad metric because that metric's code
 is fetched from the Hugging Face hub at run time, which fails offline; the definitions
@@ -11,6 +12,20 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    score: float  # confidence in [0, 1]
+    passage: int  # index of the source passage; -1: no passage to read, or the reader abstained
+    start: int  # character span of the answer in the source passage
+    end: int
+
+
+NO_ANSWER = Answer("", 0.0, -1, 0, 0)
+
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)

@@ -17,7 +17,7 @@ import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from medlab.pretrained import load_pretrained
-from medlab.rag.readers import NO_ANSWER, Answer
+from medlab.rag.answers import NO_ANSWER, Answer
 
 log = logging.getLogger(__name__)
 

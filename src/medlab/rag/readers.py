@@ -1,4 +1,4 @@
-"""Readers: the answer type, the training-free sentence reader, and the reader registry.
+"""Readers: the training-free sentence reader and the reader registry.
 
 The extractive span reader lives in :mod:`medlab.rag.extractive` (PyTorch, transformers).
 """
@@ -8,27 +8,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from medlab.rag.answers import NO_ANSWER, Answer
 from medlab.rag.retrieval import load_sentence_encoder
 
 log = logging.getLogger(__name__)
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    score: float  # confidence in [0, 1]
-    passage: int  # index of the source passage; -1: no passage to read, or the reader abstained
-    start: int  # character span of the answer in the source passage
-    end: int
-
-
-NO_ANSWER = Answer("", 0.0, -1, 0, 0)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
