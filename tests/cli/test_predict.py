@@ -22,7 +22,7 @@ from rdkit import Chem
 
 from medlab import cli
 from medlab.cli import main
-from medlab.cli.predict import positive_int
+from medlab.cli_options import positive_int
 from medlab.data.fetch import packaged_file
 from medlab.gnn.evaluate import evaluate_run
 from medlab.gnn.featurize import (
