@@ -164,3 +164,8 @@ def test_an_unknown_corpus_exits_2_naming_the_ones_there(results, capsys):
 def test_a_results_directory_without_runs_exits_2(tmp_path, capsys):
     code, _, err = ask(capsys, "--results", str(tmp_path), QUESTION)
     assert code == 2 and "corpora there: none" in err
+
+
+def test_top_k_below_1_exits_2(results, capsys):
+    code, _, err = ask(capsys, "--results", str(results), "--top-k", "0", QUESTION)
+    assert code == 2 and "--top-k 0" in err

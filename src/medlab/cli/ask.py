@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from medlab.cli.predict import positive_int
 from medlab.device import select_device
 from medlab.rag.ask import ASK_METHODS, DEFAULT_ENCODER, READER_NAMES, AskInputError, AskResult, ask
 
@@ -69,7 +68,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--top-k",
-        type=positive_int,
+        type=int,
         default=5,
         help="passages read and listed (default: %(default)s)",
     )

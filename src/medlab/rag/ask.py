@@ -248,9 +248,11 @@ def ask(
     """Answer ``question`` from the finished run of ``corpus`` under ``results``.
 
     Raises:
-        AskInputError: for an unknown corpus, method or reader, or a missing run file (named,
-            with the Snakemake command that builds it).
+        AskInputError: for an unknown corpus, method or reader, top_k below 1, or a missing
+            run file (named, with the Snakemake command that builds it).
     """
+    if top_k < 1:
+        raise AskInputError(f"--top-k {top_k}: expected a whole number of at least 1")
     run = open_run(results, corpus)
     # every file is checked before any model loads, so a missing one fails at once
     passages_file = run.require(f"{run.root}/passages.jsonl")
