@@ -26,10 +26,10 @@ def corpus():
 
 
 def test_every_record_is_usable_and_every_answer_is_in_its_document(corpus):
-    # 55 source answers start with a space that their answer_start skips: kept verbatim,
+    # 34 source answers start with a space that their answer_start skips: kept verbatim,
     # the loader re-locates them (counted in issues.tsv)
-    assert dict(corpus.issues) == {"answer_start re-located": 55}
-    assert (len(corpus.documents), len(corpus.questions)) == (24, 350)
+    assert dict(corpus.issues) == {"answer_start re-located": 34}
+    assert (len(corpus.documents), len(corpus.questions)) == (20, 221)
     for question in corpus.questions:
         text = corpus.documents[question.doc_id]
         for answer in question.answers:
@@ -41,7 +41,7 @@ def test_licence_and_attribution_ship_with_the_slice():
     assert "Apache License" in (SLICE / "LICENSE").read_text()
     readme = (SLICE / "README.md").read_text()
     assert "Möller" in readme and "200423_covidQA.json" in readme
-    assert "python resources/rag/covid_qa/make_slice.py --papers 24 --seed 0" in readme
+    assert "python resources/rag/covid_qa/make_slice.py --papers 20 --seed 0" in readme
 
 
 def test_the_script_regenerates_the_slice(tmp_path, monkeypatch):
@@ -52,7 +52,7 @@ def test_the_script_regenerates_the_slice(tmp_path, monkeypatch):
     make_slice = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_slice)
     monkeypatch.setattr(make_slice, "HERE", tmp_path)
-    assert make_slice.main(["--source", str(source), "--papers", "24", "--seed", "0"]) == 0
+    assert make_slice.main(["--source", str(source), "--papers", "20", "--seed", "0"]) == 0
     for name in ("documents.jsonl", "questions.jsonl"):
         assert (tmp_path / name).read_bytes() == (SLICE / name).read_bytes(), name
 
@@ -72,7 +72,7 @@ def test_bm25_does_not_find_every_gold_document_first(corpus):
     passages = [
         p
         for doc_id, text in corpus.documents.items()
-        for p in split_passages(doc_id, text, 200, 50)
+        for p in split_passages(doc_id, text, 100, 25)
     ]
     index = build_bm25_index([p.text for p in passages], "bm25s")
     rankings = index.search([q.question for q in corpus.questions], 50)

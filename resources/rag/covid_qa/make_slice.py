@@ -24,7 +24,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 SOURCE_NAME = "200423_covidQA.json"
 SOURCE_SHA256 = "ab310b4e39f726e087c8fa3d1787c73771dacddc584977204ebe3cc889ee1264"
-DEFAULT_PAPERS = 24
+DEFAULT_PAPERS = 20
 DEFAULT_SEED = 0
 
 
