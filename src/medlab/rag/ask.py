@@ -132,11 +132,11 @@ def available_methods(run: FinishedRun) -> list[str]:
 
 
 def choose_method(run: FinishedRun, method: str | None) -> str:
-    """``method``, or the best available (a fusion where the run allows it, else bm25).
+    """``method``, or the best available (a fusion where the run allows it); bm25 when the
+    run has no index at all, so that :func:`required_method_files` names the BM25 index.
 
     Raises:
-        AskInputError: for a method ``ask`` does not offer, or when no method's files exist
-            (naming the BM25 index and the command that builds it).
+        AskInputError: for a method ``ask`` does not offer.
     """
     if method is None:
         available = available_methods(run)
