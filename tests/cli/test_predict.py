@@ -379,25 +379,25 @@ class _QuestionError(ValueError):
     pass
 
 
-def _register_ask(subparsers) -> None:
-    """A stand-in for a later subcommand, registered the way predict is."""
-    parser = subparsers.add_parser("ask", help="answer a question")
+def _register_quiz(subparsers) -> None:
+    """A stand-in for a new subcommand, registered the way predict is."""
+    parser = subparsers.add_parser("quiz", help="answer a question")
     parser.add_argument("question")
 
-    def run_ask(arguments) -> int:
+    def run_quiz(arguments) -> int:
         if not arguments.question.endswith("?"):
             raise _QuestionError(f"{arguments.question!r} is not a question")
         print("answered")
         return 0
 
-    parser.set_defaults(handler=run_ask, input_errors=(_QuestionError,))
+    parser.set_defaults(handler=run_quiz, input_errors=(_QuestionError,))
 
 
 def test_a_subcommand_registered_by_the_same_pattern_gets_the_same_handling(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, _register_ask))
-    assert main(["ask", "why?"]) == 0 and capsys.readouterr().out == "answered\n"
-    assert main(["ask", "because"]) == 2
-    assert capsys.readouterr().err == "medlab ask: error: 'because' is not a question\n"
+    monkeypatch.setattr(cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, _register_quiz))
+    assert main(["quiz", "why?"]) == 0 and capsys.readouterr().out == "answered\n"
+    assert main(["quiz", "because"]) == 2
+    assert capsys.readouterr().err == "medlab quiz: error: 'because' is not a question\n"
     assert main(["--help"]) == 0 and "answer a question" in capsys.readouterr().out
 
 

@@ -48,5 +48,5 @@ def test_corpus_inputs_by_format(rag):
 def test_report_inputs_name_every_summary_file(rag):
     inputs = layout.report_inputs(rag)
     assert {f"rag_{key}" for key in layout.SUMMARY_FILES} <= set(inputs)
-    assert inputs["rag_stats"] == "results/rag/health_ai/stats.json"
+    assert inputs["rag_stats"] == "results/rag/covid_qa_slice/stats.json"
     assert {"rag_reader_epochs", "rag_retriever_epochs"} <= set(inputs)

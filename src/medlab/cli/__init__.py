@@ -3,13 +3,13 @@
 Each subcommand lives in its own module of this package with a ``register(subparsers)``
 function that adds its parser and sets two defaults: ``handler``, a function of the parsed
 arguments returning the exit code, and ``input_errors``, the library's exception classes
-that mean the user's input is wrong. To add a command (say ``ask`` over a finished RAG run),
-write ``medlab/cli/ask.py`` the same way as :mod:`medlab.cli.predict`::
+that mean the user's input is wrong (see :mod:`medlab.cli.predict` and :mod:`medlab.cli.ask`).
+To add a command, write ``medlab/cli/<command>.py`` the same way::
 
     def register(subparsers) -> None:
-        parser = subparsers.add_parser("ask", help=..., description=...)
+        parser = subparsers.add_parser("<command>", help=..., description=...)
         parser.add_argument(...)
-        parser.set_defaults(handler=run_ask, input_errors=(CorpusInputError,))
+        parser.set_defaults(handler=run_command, input_errors=(SomeInputError,))
 
 and list its ``register`` in :data:`SUBCOMMANDS`.
 
@@ -24,9 +24,9 @@ import sys
 from collections.abc import Sequence
 
 from medlab import __version__
-from medlab.cli import classify, predict
+from medlab.cli import ask, classify, predict
 
-SUBCOMMANDS = (predict.register, classify.register)
+SUBCOMMANDS = (predict.register, ask.register, classify.register)
 USAGE_ERROR = 2
 # a file that cannot be read or written is the user's to fix, whatever the command
 COMMON_INPUT_ERRORS = (OSError,)
