@@ -1,11 +1,11 @@
-"""Options shared by the `medlab` subcommands, and the classify subcommand's parser."""
+"""Options shared by the `medlab` subcommands, and each subcommand's parser."""
 
 import argparse
 
 import pytest
 import torch
 
-from medlab.cli import classify
+from medlab.cli import ask, classify, predict
 from medlab.cli_options import add_device_arguments, chosen_device, positive_int
 
 
@@ -37,8 +37,16 @@ def test_cuda_without_cuda_is_the_commands_bad_input():
         chosen_device(parser.parse_args(["--device", "cuda"]), BadInput)
 
 
-def test_classify_registers_its_options():
+@pytest.mark.parametrize(
+    "module, name, options",
+    [
+        (predict, "predict", ("--run", "--smiles-column", "--device")),
+        (ask, "ask", ("--corpus", "--method", "--json")),
+        (classify, "classify", ("--run", "--text-column", "--device")),
+    ],
+)
+def test_each_subcommand_registers_its_options(module, name, options):
     parser = argparse.ArgumentParser()
-    classify.register(parser.add_subparsers(dest="command"))
-    help_text = parser._subparsers._group_actions[0].choices["classify"].format_help()
-    assert "--run" in help_text and "--text-column" in help_text and "--device" in help_text
+    module.register(parser.add_subparsers(dest="command"))
+    help_text = parser._subparsers._group_actions[0].choices[name].format_help()
+    assert all(option in help_text for option in options), help_text
