@@ -20,9 +20,8 @@ SCHEDULERS = ("plateau", "none")
 NORMS = ("batch", "none")
 
 
-# No field has a default but ``norm``: every value comes from the config, whose defaults
-# live in schemas/config.schema.yaml only (gnn_options). ``norm`` came later; its default
-# keeps model files and code written before it (which always used BatchNorm) loadable.
+# No field has a default: every value comes from the config, whose defaults live in
+# schemas/config.schema.yaml only (gnn_options).
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class ModelSpec:
     residual: bool
     edge_features: bool
     pooling: str
-    norm: str = "batch"
+    norm: str
 
 
 @dataclass(frozen=True)
