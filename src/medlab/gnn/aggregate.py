@@ -115,18 +115,22 @@ def external_table(runs: pd.DataFrame, external: list[dict]) -> pd.DataFrame:
 
     ``runs`` is :func:`runs_table`; each ``external`` item has dataset, split, variant,
     seed and metrics (an external metrics dict of medlab.gnn.external.evaluate_external).
-    Columns: dataset, split, variant, n_seeds, external_molecules, then
+    Columns: dataset, split, variant, n_seeds, external_molecules,
+    external_positive_fraction, then
     <in_distribution|external>_<metric>_<mean|std> for roc_auc, pr_auc and
     f1_at_val_threshold, and roc_auc_drop_mean (in-distribution minus external).
     """
     keys = ["dataset", "split", "variant"]
     if not external:
-        return pd.DataFrame(columns=keys + ["n_seeds", "external_molecules"])
+        return pd.DataFrame(
+            columns=keys + ["n_seeds", "external_molecules", "external_positive_fraction"]
+        )
     rows = []
     for item in external:
         metrics = item["metrics"]
         row = {key: item[key] for key in RUN_KEYS}
         row["external_molecules"] = metrics["n_molecules"]
+        row["external_positive_fraction"] = metrics["positive_fraction"]
         row["external_roc_auc"] = metrics["roc_auc"]
         row["external_pr_auc"] = metrics["pr_auc"]
         row["external_f1_at_val_threshold"] = metrics["at_val_threshold"]["f1"]
@@ -140,6 +144,7 @@ def external_table(runs: pd.DataFrame, external: list[dict]) -> pd.DataFrame:
     grouped = merged.groupby(keys, sort=True)
     table = grouped.size().rename("n_seeds").to_frame()
     table["external_molecules"] = grouped["external_molecules"].first()
+    table["external_positive_fraction"] = grouped["external_positive_fraction"].first()
     for name in EXTERNAL_METRICS:
         for side in ("in_distribution", "external"):
             column = f"{side}_{name}"

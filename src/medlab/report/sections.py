@@ -152,6 +152,7 @@ def _external_blocks(files: dict) -> list[dict]:
     if table.empty:
         return []
     display = table[["dataset", "split", "variant", "n_seeds", "external_molecules"]].copy()
+    display["external BBB+ share"] = table["external_positive_fraction"]
     for metric, label in [
         ("roc_auc", "ROC-AUC"),
         ("pr_auc", "PR-AUC"),
@@ -168,7 +169,9 @@ def _external_blocks(files: dict) -> list[dict]:
             "Test split of the run's own dataset against the external set (mean ± std over seeds; "
             "the reported checkpoint at its F1-optimal validation threshold). "
             f"{in_training} external molecule(s) also in the training dataset (same canonical "
-            f"SMILES) and {len(removed) - in_training} invalid row(s) were removed, listed below.",
+            f"SMILES) and {len(removed) - in_training} invalid row(s) were removed, listed below. "
+            "With few BBB- molecules in the external set, its ROC-AUC rests on few negatives "
+            "and varies widely.",
             best={"ROC-AUC drop": "min"},
         ),
         _table_block(
