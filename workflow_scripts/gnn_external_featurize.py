@@ -1,6 +1,6 @@
 """Adapter: external molecule table -> graphs with the training dataset's molecules removed."""
 
-from medlab.gnn.external import ExternalFiles, prepare_external
+from medlab.gnn.external_set import ExternalFiles, prepare_external
 from medlab.gnn.featurize import TableSpec
 from medlab.logs import configure_logging
 

@@ -12,7 +12,8 @@ from medlab.config import gnn_variant_spec, load_config
 from medlab.data.fetch import packaged_file
 from medlab.gnn.aggregate import DatasetFiles, ExternalRunFiles, RunFiles, SummaryPaths, aggregate
 from medlab.gnn.evaluate import evaluate_run
-from medlab.gnn.external import ExternalFiles, evaluate_external, prepare_external
+from medlab.gnn.external import evaluate_external
+from medlab.gnn.external_set import ExternalFiles, prepare_external
 from medlab.gnn.featurize import MoleculeGraphs, TableSpec, featurize_table, save_graphs
 from medlab.gnn.runner import run_training
 from medlab.gnn.splits import random_split
