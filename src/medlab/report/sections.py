@@ -194,9 +194,9 @@ def _comparison_blocks(
         present = list(dict.fromkeys(part["variant"]))
         if len(present) < 2:
             missing = [v for v in (configured or {}).get(name, []) if v not in present]
-            enable = (
-                f"add {', '.join(missing)} to gnn.run_variants" if missing else "run more variants"
-            )
+            # the collapse study's variants run through their own key, on chosen data only
+            key = "gnn.collapse_study.variants" if name == "collapse" else "gnn.run_variants"
+            enable = f"add {', '.join(missing)} to {key}" if missing else "run more variants"
             omitted.append(f"{name} (ran: {', '.join(present) or 'none'}; {enable})")
             continue
         table = part[["dataset", "split", "variant", "n_seeds"]].copy()
