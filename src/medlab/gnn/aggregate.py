@@ -101,11 +101,11 @@ def comparisons_table(variants: pd.DataFrame, comparisons: dict[str, list[str]])
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-# in-distribution (the run's test split) against external, per metric
+# metric compared in-distribution and externally -> its column in the runs table (test split)
 EXTERNAL_METRICS = {
-    "roc_auc": ("test_roc_auc", "roc_auc"),
-    "pr_auc": ("test_pr_auc", "pr_auc"),
-    "f1_at_val_threshold": ("f1_at_val_threshold", "f1_at_val_threshold"),
+    "roc_auc": "test_roc_auc",
+    "pr_auc": "test_pr_auc",
+    "f1_at_val_threshold": "f1_at_val_threshold",
 }
 
 
@@ -135,10 +135,8 @@ def external_table(runs: pd.DataFrame, external: list[dict]) -> pd.DataFrame:
         row["external_pr_auc"] = metrics["pr_auc"]
         row["external_f1_at_val_threshold"] = metrics["at_val_threshold"]["f1"]
         rows.append(row)
-    inside = runs[RUN_KEYS + [column for column, _ in EXTERNAL_METRICS.values()]].rename(
-        columns={
-            column: f"in_distribution_{name}" for name, (column, _) in EXTERNAL_METRICS.items()
-        }
+    inside = runs[RUN_KEYS + list(EXTERNAL_METRICS.values())].rename(
+        columns={column: f"in_distribution_{name}" for name, column in EXTERNAL_METRICS.items()}
     )
     merged = pd.DataFrame(rows).merge(inside, on=RUN_KEYS, how="left")
     grouped = merged.groupby(keys, sort=True)
@@ -154,6 +152,24 @@ def external_table(runs: pd.DataFrame, external: list[dict]) -> pd.DataFrame:
         table["in_distribution_roc_auc_mean"] - table["external_roc_auc_mean"]
     )
     return table.reset_index()
+
+
+def _write_external_tables(
+    runs: pd.DataFrame,
+    external_runs: list[ExternalRunFiles],
+    external_removed: str | None,
+    outputs: SummaryPaths,
+) -> None:
+    """external.tsv (:func:`external_table`) and the rows removed from the external set;
+    both empty (with their columns) when the external evaluation is off."""
+    external = [{**files.run, "metrics": read_json(files.metrics)} for files in external_runs]
+    write_tsv(external_table(runs, external), outputs.external, float_format="%.6g")
+    removed = (
+        pd.read_csv(external_removed, sep="\t")
+        if external_removed
+        else pd.DataFrame(columns=[ROW_COLUMN, "smiles", "reason"])
+    )
+    write_tsv(removed, outputs.external_removed)
 
 
 def plot_training_curves(histories: pd.DataFrame, path, variants: list[str]) -> None:
@@ -257,14 +273,7 @@ def aggregate(
         outputs.collapse,
         float_format="%.6g",
     )
-    external = [{**files.run, "metrics": read_json(files.metrics)} for files in external_runs]
-    write_tsv(external_table(runs_frame, external), outputs.external, float_format="%.6g")
-    write_tsv(
-        pd.read_csv(external_removed, sep="\t")
-        if external_removed
-        else pd.DataFrame(columns=[ROW_COLUMN, "smiles", "reason"]),
-        outputs.external_removed,
-    )
+    _write_external_tables(runs_frame, external_runs, external_removed, outputs)
     variants_frame = variants_table(runs_frame)
     write_tsv(runs_frame, outputs.runs, float_format="%.6g")
     write_tsv(variants_frame, outputs.variants, float_format="%.6g")
