@@ -42,6 +42,9 @@ def get_used_datasets():
     used = set()
     if is_enabled("gnn"):
         used.update(config["gnn"]["datasets"])
+        external = config["gnn"]["external"]
+        if external["enabled"] and external["trained_on"] in config["gnn"]["datasets"]:
+            used.add(external["dataset"])
     if is_enabled("rag") and config["rag"]["corpus"]["format"] == "squad" and config["rag"]["corpus"]["dataset"]:
         used.add(config["rag"]["corpus"]["dataset"])
     if is_enabled("multilabel") and config["multilabel"]["dataset"] == "hoc":

@@ -108,6 +108,54 @@ rule gnn_evaluate:
         "../workflow_scripts/gnn_evaluate.py"
 
 
+rule gnn_external_featurize:
+    input:
+        table=lambda wc: get_dataset_file(wc.external),
+        molecules="results/gnn/{dataset}/molecules.csv",
+    output:
+        graphs="results/gnn/{dataset}/external/{external}/graphs.pt",
+        molecules="results/gnn/{dataset}/external/{external}/molecules.csv",
+        removed="results/gnn/{dataset}/external/{external}/removed.tsv",
+        summary="results/gnn/{dataset}/external/{external}/summary.json",
+    wildcard_constraints:
+        dataset=get_constraint(config["gnn"]["datasets"]),
+        external=get_constraint([config["gnn"]["external"]["dataset"]]),
+    params:
+        code=script_code("gnn_external_featurize"),
+        table=lambda wc: config["gnn"]["tables"][wc.external],
+    log:
+        "logs/gnn/{dataset}/external/{external}/featurize.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/gnn_external_featurize.py"
+
+
+rule gnn_external:
+    input:
+        model="results/gnn/{dataset}/{split}/{variant}/seed{seed}/model.pt",
+        metrics="results/gnn/{dataset}/{split}/{variant}/seed{seed}/metrics.json",
+        graphs="results/gnn/{dataset}/external/{external}/graphs.pt",
+    output:
+        metrics="results/gnn/{dataset}/{split}/{variant}/seed{seed}/external/{external}.json",
+        predictions="results/gnn/{dataset}/{split}/{variant}/seed{seed}/external/{external}_predictions.tsv",
+    wildcard_constraints:
+        dataset=get_constraint(config["gnn"]["datasets"]),
+        split=get_constraint(SPLIT_KINDS.names()),
+        variant=get_constraint(config["gnn"]["variants"]),
+        external=get_constraint([config["gnn"]["external"]["dataset"]]),
+    params:
+        code=script_code("gnn_external"),
+        device=config["device"],
+    threads: config["gnn"]["threads"]
+    log:
+        "logs/gnn/{dataset}/{split}/{variant}/seed{seed}/external_{external}.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/gnn_external.py"
+
+
 rule gnn_aggregate:
     input:
         metrics=format_paths(rules.gnn_evaluate.output.metrics, get_gnn_runs()),
@@ -115,11 +163,14 @@ rule gnn_aggregate:
         predictions=format_paths(rules.gnn_train.output.predictions, get_gnn_runs()),
         featurize=format_paths(rules.gnn_featurize.output.summary, get_gnn_datasets()),
         dropped=format_paths(rules.gnn_featurize.output.dropped, get_gnn_datasets()),
+        external=format_paths(rules.gnn_external.output.metrics, get_gnn_external_runs()),
+        external_removed=get_gnn_external_removed(),
     output:
         **get_gnn_report_outputs(),
     params:
         code=script_code("gnn_aggregate"),
         runs=get_gnn_runs(),
+        external_runs=get_gnn_external_runs(),
         variants=config["gnn"]["run_variants"],
         comparisons=config["gnn"]["comparisons"],
         datasets=config["gnn"]["datasets"],

@@ -182,6 +182,34 @@ CASES = [
         ConfigError,
     ),
     BadInput(
+        "config collapse study with an undefined variant",
+        preset(
+            "gnn:\n  collapse_study: {variants: [ghost], datasets: [b3db], splits: [random], seeds: [0]}\n"
+        ),
+        ("config key gnn.collapse_study.variants[0]", "'ghost' is not defined under gnn.variants"),
+        ConfigError,
+    ),
+    BadInput(
+        "config collapse study on a dataset that is not featurized",
+        preset(
+            "gnn:\n  collapse_study: {variants: [gcn], datasets: [bbbp], splits: [random], seeds: [0]}\n"
+        ),
+        ("config key gnn.collapse_study.datasets[0]", "'bbbp' is not in gnn.datasets", "add it"),
+        ConfigError,
+    ),
+    BadInput(
+        "config external dataset that is not defined",
+        preset("gnn:\n  external: {dataset: ghost}\n"),
+        ("config key gnn.external.dataset", "'ghost' is not defined under datasets"),
+        ConfigError,
+    ),
+    BadInput(
+        "config unknown normalisation",
+        preset("gnn:\n  variants: {gat_edge: {norm: layer}}\n"),
+        ("config key gnn.variants.gat_edge.norm", "'layer'"),
+        ConfigError,
+    ),
+    BadInput(
         "config malformed checksum",
         preset("datasets:\n  bbbp: {sha256: abc}\n"),
         ("config key datasets.bbbp.sha256", "'abc'"),

@@ -1,6 +1,6 @@
 """Adapter: per-run results -> summary tables and figures for the report."""
 
-from medlab.gnn.aggregate import DatasetFiles, RunFiles, SummaryPaths, aggregate
+from medlab.gnn.aggregate import DatasetFiles, ExternalRunFiles, RunFiles, SummaryPaths, aggregate
 from medlab.logs import configure_logging
 
 configure_logging(snakemake.log[0])
@@ -22,4 +22,10 @@ aggregate(
     variants=snakemake.params.variants,
     comparisons=snakemake.params.comparisons,
     outputs=SummaryPaths(**dict(snakemake.output.items())),
+    external_runs=[
+        ExternalRunFiles(run, metrics)
+        for run, metrics in zip(snakemake.params.external_runs, files.external, strict=True)
+    ],
+    # one removed-rows file when the external evaluation runs, none otherwise
+    external_removed=files.external_removed[0] if files.external_removed else None,
 )

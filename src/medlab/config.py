@@ -295,7 +295,43 @@ def _check_gnn(config: dict) -> None:
                 raise ConfigError(
                     f"config key gnn.comparisons.{comparison}: {member!r} is not defined under gnn.variants"
                 )
+    _check_collapse_study(gnn)
+    _check_external(config)
     _check_split_fractions(config, "gnn")
+
+
+def _check_collapse_study(gnn: dict) -> None:
+    """The collapse study's variants are defined and its datasets are featurized."""
+    study = gnn["collapse_study"]
+    for index, name in enumerate(study["variants"]):
+        if name not in gnn["variants"]:
+            raise ConfigError(
+                f"config key gnn.collapse_study.variants[{index}]: {name!r} is not defined under gnn.variants"
+            )
+    for index, name in enumerate(study["datasets"]):
+        if name not in gnn["datasets"]:
+            raise ConfigError(
+                f"config key gnn.collapse_study.datasets[{index}]: {name!r} is not in gnn.datasets; "
+                "add it there (the study trains only on featurized datasets)"
+            )
+
+
+def _check_external(config: dict) -> None:
+    """An enabled external evaluation names a known dataset with a molecule table entry."""
+    external = config["gnn"]["external"]
+    if not external["enabled"]:
+        return
+    name = external["dataset"]
+    if name not in set(config["datasets"]) | set(config["packaged_datasets"]):
+        raise ConfigError(
+            f"config key gnn.external.dataset: {name!r} is not defined under datasets or "
+            "packaged_datasets"
+        )
+    if name not in config["gnn"]["tables"]:
+        raise ConfigError(
+            f"config key gnn.tables: no entry for the external dataset {name!r} (which columns "
+            "hold SMILES and labels)"
+        )
 
 
 def model_shape(model: str) -> tuple[int, int] | None:

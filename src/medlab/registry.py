@@ -81,7 +81,11 @@ POOLINGS = Registry(
 LOSSES = Registry(
     "loss", ("bce", "weighted_bce", "focal", "asymmetric"), implemented_in="medlab.losses"
 )
-SPLIT_KINDS = Registry("split kind", ("random", "scaffold"), implemented_in="medlab.gnn.splits")
+SPLIT_KINDS = Registry(
+    "split kind",
+    ("random", "scaffold", "scaffold_deterministic"),
+    implemented_in="medlab.gnn.splits",
+)
 HEAD_SELECTIONS = Registry(
     "head selection policy",
     ("random", "least_important", "most_important"),

@@ -51,6 +51,7 @@ def _spec(**overrides):
         residual=True,
         edge_features=True,
         pooling="mean",
+        norm="batch",
     )
     train = dict(
         epochs=12,
@@ -90,6 +91,7 @@ def test_every_architecture_gives_one_logit_per_graph(toy_dataset, arch, edges, 
             residual=False,
             edge_features=edges,
             pooling=pooling,
+            norm="batch",
         ),
         toy_dataset.atom_dim,
         toy_dataset.bond_dim,

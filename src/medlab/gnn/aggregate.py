@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from medlab.gnn.collapse import collapse_table
 from medlab.gnn.evaluate import flat_summary
 from medlab.gnn.featurize import ROW_COLUMN
 from medlab.io import read_json, write_tsv
@@ -36,6 +37,14 @@ class RunFiles:
 
 
 @dataclass(frozen=True)
+class ExternalRunFiles:
+    """A run's external evaluation: the run (dataset, split, variant, seed) and its metrics JSON."""
+
+    run: dict
+    metrics: str
+
+
+@dataclass(frozen=True)
 class DatasetFiles:
     """One featurized dataset: its featurization summary (JSON) and dropped rows (TSV)."""
 
@@ -55,6 +64,9 @@ class SummaryPaths:
     roc_pr: str
     dropped: str
     datasets: str
+    collapse: str
+    external: str
+    external_removed: str
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
@@ -87,6 +99,77 @@ def comparisons_table(variants: pd.DataFrame, comparisons: dict[str, list[str]])
         parts.append(chosen.sort_values(["dataset", "split", "order"]).drop(columns="order"))
     columns = ["comparison"] + list(variants.columns)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+# metric compared in-distribution and externally -> its column in the runs table (test split)
+EXTERNAL_METRICS = {
+    "roc_auc": "test_roc_auc",
+    "pr_auc": "test_pr_auc",
+    "f1_at_val_threshold": "f1_at_val_threshold",
+}
+
+
+def external_table(runs: pd.DataFrame, external: list[dict]) -> pd.DataFrame:
+    """In-distribution test metrics next to external ones, mean and std over seeds, per
+    dataset x split x variant.
+
+    ``runs`` is :func:`runs_table`; each ``external`` item has dataset, split, variant,
+    seed and metrics (an external metrics dict of medlab.gnn.external.evaluate_external).
+    Columns: dataset, split, variant, n_seeds, external_molecules,
+    external_positive_fraction, then
+    <in_distribution|external>_<metric>_<mean|std> for roc_auc, pr_auc and
+    f1_at_val_threshold, and roc_auc_drop_mean (in-distribution minus external).
+    """
+    keys = ["dataset", "split", "variant"]
+    if not external:
+        return pd.DataFrame(
+            columns=keys + ["n_seeds", "external_molecules", "external_positive_fraction"]
+        )
+    rows = []
+    for item in external:
+        metrics = item["metrics"]
+        row = {key: item[key] for key in RUN_KEYS}
+        row["external_molecules"] = metrics["n_molecules"]
+        row["external_positive_fraction"] = metrics["positive_fraction"]
+        row["external_roc_auc"] = metrics["roc_auc"]
+        row["external_pr_auc"] = metrics["pr_auc"]
+        row["external_f1_at_val_threshold"] = metrics["at_val_threshold"]["f1"]
+        rows.append(row)
+    inside = runs[RUN_KEYS + list(EXTERNAL_METRICS.values())].rename(
+        columns={column: f"in_distribution_{name}" for name, column in EXTERNAL_METRICS.items()}
+    )
+    merged = pd.DataFrame(rows).merge(inside, on=RUN_KEYS, how="left")
+    grouped = merged.groupby(keys, sort=True)
+    table = grouped.size().rename("n_seeds").to_frame()
+    table["external_molecules"] = grouped["external_molecules"].first()
+    table["external_positive_fraction"] = grouped["external_positive_fraction"].first()
+    for name in EXTERNAL_METRICS:
+        for side in ("in_distribution", "external"):
+            column = f"{side}_{name}"
+            table[f"{column}_mean"] = grouped[column].mean()
+            table[f"{column}_std"] = grouped[column].std(ddof=1).fillna(0.0)
+    table["roc_auc_drop_mean"] = (
+        table["in_distribution_roc_auc_mean"] - table["external_roc_auc_mean"]
+    )
+    return table.reset_index()
+
+
+def _write_external_tables(
+    runs: pd.DataFrame,
+    external_runs: list[ExternalRunFiles],
+    external_removed: str | None,
+    outputs: SummaryPaths,
+) -> None:
+    """external.tsv (:func:`external_table`) and the rows removed from the external set;
+    both empty (with their columns) when the external evaluation is off."""
+    external = [{**files.run, "metrics": read_json(files.metrics)} for files in external_runs]
+    write_tsv(external_table(runs, external), outputs.external, float_format="%.6g")
+    removed = (
+        pd.read_csv(external_removed, sep="\t")
+        if external_removed
+        else pd.DataFrame(columns=[ROW_COLUMN, "smiles", "reason"])
+    )
+    write_tsv(removed, outputs.external_removed)
 
 
 def plot_training_curves(histories: pd.DataFrame, path, variants: list[str]) -> None:
@@ -153,11 +236,17 @@ def aggregate(
     variants: list[str],
     comparisons: dict[str, list[str]],
     outputs: SummaryPaths,
+    external_runs: list[ExternalRunFiles] = (),
+    external_removed: str | None = None,
 ) -> None:
     """Read every run's and dataset's files and write the runs / variants / comparisons
-    tables, training curves, ROC/PR curves, dropped rows and dataset tables to ``outputs``.
+    tables, training curves, ROC/PR curves, dropped rows, dataset tables, the collapse
+    study and the external evaluation to ``outputs``.
 
-    ``variants`` orders the curves' legends; ``comparisons`` names groups of variants.
+    ``variants`` orders the curves' legends; ``comparisons`` names groups of variants (the
+    ``collapse`` group, when present, is the collapse study). ``external_runs`` are the
+    runs' external metrics and ``external_removed`` the rows left out of the external set
+    (none when the external evaluation is off).
     """
     loaded, histories, predictions = [], [], []
     for files in runs:
@@ -175,6 +264,16 @@ def aggregate(
             )
         )
     runs_frame = runs_table(loaded)
+    study = [
+        {**run, "history": history, "final_test_auroc": run["metrics"]["final"]["test_roc_auc"]}
+        for run, history in zip(loaded, histories)
+    ]
+    write_tsv(
+        collapse_table(study, comparisons.get("collapse", [])),
+        outputs.collapse,
+        float_format="%.6g",
+    )
+    _write_external_tables(runs_frame, external_runs, external_removed, outputs)
     variants_frame = variants_table(runs_frame)
     write_tsv(runs_frame, outputs.runs, float_format="%.6g")
     write_tsv(variants_frame, outputs.variants, float_format="%.6g")

@@ -84,11 +84,16 @@ def _attention_pool(model: nn.Module, h: torch.Tensor, index: torch.Tensor) -> t
     return model.attention_pool(h, index)
 
 
+def _build_norm(spec: ModelSpec) -> nn.Module:
+    """The normalisation of one block: BatchNorm (``norm: batch``) or none (``norm: none``)."""
+    return nn.BatchNorm1d(spec.hidden) if spec.norm == "batch" else nn.Identity()
+
+
 class MoleculeGNN(nn.Module):
     """Input projection -> ``layers`` message-passing blocks -> graph pooling -> MLP head.
 
-    Each block is conv -> BatchNorm -> ReLU -> dropout, plus the block input when
-    ``residual`` (skip connections against over-smoothing in deeper stacks).
+    Each block is conv -> BatchNorm (unless ``norm: none``) -> ReLU -> dropout, plus the
+    block input when ``residual`` (skip connections against over-smoothing in deeper stacks).
     """
 
     def __init__(self, spec: ModelSpec, atom_dim: int, bond_dim: int):
@@ -100,7 +105,7 @@ class MoleculeGNN(nn.Module):
         self.convs = nn.ModuleList(
             ARCHITECTURES.get(spec.arch)(spec, edge_dim) for _ in range(spec.layers)
         )
-        self.norms = nn.ModuleList(nn.BatchNorm1d(spec.hidden) for _ in range(spec.layers))
+        self.norms = nn.ModuleList(_build_norm(spec) for _ in range(spec.layers))
         self.dropout = nn.Dropout(spec.dropout)
         self._readout = POOLINGS.get(spec.pooling)
         if spec.pooling == "attention":
@@ -120,13 +125,20 @@ class MoleculeGNN(nn.Module):
     def _pool(self, h: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         return self._readout(self, h, index)
 
-    def forward(self, batch) -> torch.Tensor:
-        """``batch``: a PyG Batch with x (N, atom_dim), edge_index (2, E), edge_attr (E, bond_dim).
+    def layer_states(self, batch) -> list[torch.Tensor]:
+        """Node states after each message-passing block: ``layers`` tensors of shape (N, hidden).
 
-        Returns logits of shape (num_graphs,).
+        ``batch``: a PyG Batch with x (N, atom_dim), edge_index (2, E), edge_attr (E, bond_dim).
         """
         h = self.input(batch.x)
+        states = []
         for conv, norm in zip(self.convs, self.norms):
             update = self.dropout(torch.relu(norm(self._convolve(conv, h, batch))))
             h = h + update if self.spec.residual else update
+            states.append(h)
+        return states
+
+    def forward(self, batch) -> torch.Tensor:
+        """``batch``: a PyG Batch as in :meth:`layer_states`. Returns logits of shape (num_graphs,)."""
+        h = self.layer_states(batch)[-1]
         return self.head(self._pool(h, batch.batch)).squeeze(-1)

@@ -17,6 +17,7 @@ ARCHS_WITH_EDGE_FEATURES = ("gat", "gin")
 # targets multi-label data with many easy negatives)
 GNN_LOSSES = ("bce", "weighted_bce", "focal")
 SCHEDULERS = ("plateau", "none")
+NORMS = ("batch", "none")
 
 
 # No field has a default: every value comes from the config, whose defaults live in
@@ -33,6 +34,7 @@ class ModelSpec:
     residual: bool
     edge_features: bool
     pooling: str
+    norm: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def validate_spec(spec: ModelSpec) -> None:
     if spec.arch == "gat" and spec.hidden % spec.heads:
         raise ValueError(f"gat: hidden ({spec.hidden}) must be divisible by heads ({spec.heads})")
     POOLINGS.check(spec.pooling)
+    if spec.norm not in NORMS:
+        raise ValueError(f"unknown norm {spec.norm!r}; expected one of {list(NORMS)}")
 
 
 def validate_train_spec(spec: TrainSpec) -> None:

@@ -83,6 +83,49 @@ def scaffold_split(
     return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
 
 
+@SPLIT_KINDS.register("scaffold_deterministic")
+def deterministic_scaffold_split(
+    smiles: list[str], fractions=(0.8, 0.1, 0.1), seed: int = 0
+) -> dict[str, list[int]]:
+    """The MoleculeNet / DeepChem ``ScaffoldSplitter``: the same split for every seed.
+
+    ``seed`` is ignored (accepted only so every split kind has one signature): the split
+    file written for each seed is identical, and differences between seeds come from model
+    initialisation alone.
+
+    The exact rule, as in DeepChem 2.x:
+
+    1. group molecules by Bemis-Murcko scaffold (:func:`murcko_scaffold`,
+       ``includeChirality=False``); each scaffold set lists its molecule indices ascending;
+    2. order the sets by the key (size, first index) descending: largest sets first, and
+       of two sets of equal size the one whose first molecule comes *later* in the table
+       goes first (DeepChem sorts that key with ``reverse=True``);
+    3. walk the sets in that order: a set goes to train unless train would then hold more
+       than ``fractions[0] * n`` molecules; else to validation unless train plus
+       validation would then hold more than ``(fractions[0] + fractions[1]) * n``; else to
+       test. A later, smaller set may still fit into train or validation.
+
+    Raises ValueError for fractions that are not three positive numbers summing to 1, or
+    an unparsable SMILES.
+    """
+    _split_sizes(len(smiles), fractions)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, value in enumerate(smiles):
+        groups[murcko_scaffold(value)].append(index)
+    ordered = sorted(groups.values(), key=lambda members: (len(members), members[0]), reverse=True)
+    train_cutoff = fractions[0] * len(smiles)
+    val_cutoff = (fractions[0] + fractions[1]) * len(smiles)
+    train, val, test = [], [], []
+    for members in ordered:
+        if len(train) + len(members) <= train_cutoff:
+            train += members
+        elif len(train) + len(val) + len(members) <= val_cutoff:
+            val += members
+        else:
+            test += members
+    return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
+
+
 def make_split(kind: str, smiles: list[str], fractions, seed: int) -> dict[str, list[int]]:
     """The ``kind`` split (one of ``SPLIT_KINDS.names()``) of ``smiles``; ValueError if unknown."""
     return SPLIT_KINDS.get(kind)(smiles, fractions, seed)

@@ -1,5 +1,6 @@
 """Training loop for molecular GNNs: early stopping on validation AUROC with best-weight
-restore, ReduceLROnPlateau, class-imbalance remedies, and resumable checkpoints.
+restore, ReduceLROnPlateau, class-imbalance remedies, and resumable checkpoints. Each
+epoch also records collapse diagnostics (medlab.gnn.diagnostics) in the history.
 
 Resuming from a checkpoint reproduces an uninterrupted run exactly on CPU: model,
 optimizer, scheduler, early-stopping state, history and both random generators are saved
@@ -22,8 +23,10 @@ import pandas as pd
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 from torch.utils.data import WeightedRandomSampler
+from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
+from medlab.gnn.diagnostics import epoch_diagnostics
 from medlab.gnn.models import MoleculeGNN
 from medlab.gnn.spec import TrainSpec
 from medlab.io import atomic_path
@@ -33,7 +36,7 @@ from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
 log = logging.getLogger(__name__)
 
 # bumped whenever the checkpoint layout changes, so an older checkpoint is never loaded
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3
 
 
 @dataclass
@@ -52,15 +55,27 @@ def _auroc_prauc(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
 
 
 @torch.no_grad()
+def predict_logits(
+    model: torch.nn.Module, graphs, device: torch.device, batch_size: int = 256
+) -> np.ndarray:
+    """Logits (num_graphs,) for ``graphs`` in their given order."""
+    model.eval()
+    out = []
+    for batch in DataLoader(graphs, batch_size=batch_size, shuffle=False):
+        out.append(model(batch.to(device)).cpu())
+    return torch.cat(out).numpy()
+
+
+def to_probabilities(logits: np.ndarray) -> np.ndarray:
+    """Sigmoid of ``logits`` (num_graphs,), in the logits' float type."""
+    return torch.sigmoid(torch.from_numpy(logits)).numpy()
+
+
 def predict(
     model: torch.nn.Module, graphs, device: torch.device, batch_size: int = 256
 ) -> np.ndarray:
     """Probabilities (num_graphs,) for ``graphs`` in their given order."""
-    model.eval()
-    out = []
-    for batch in DataLoader(graphs, batch_size=batch_size, shuffle=False):
-        out.append(torch.sigmoid(model(batch.to(device))).cpu())
-    return torch.cat(out).numpy()
+    return to_probabilities(predict_logits(model, graphs, device, batch_size))
 
 
 def _train_loader(
@@ -155,6 +170,7 @@ def train_gnn(
             log.info("ignoring checkpoint %s: %s; training from scratch", checkpoint_path, mismatch)
 
     loader = _train_loader(train_graphs, train_labels, spec, generator)
+    probe_batch = _probe_batch(val_graphs, spec.batch_size).to(device)
     stopped_early = False
     while state["epoch"] < spec.epochs:
         if stop_after_epochs is not None and state["epoch"] >= stop_after_epochs:
@@ -162,8 +178,8 @@ def train_gnn(
         epoch = state["epoch"] + 1
         started = time.perf_counter()
         train_loss = _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch)
-        val_probs = predict(model, val_graphs, device)
-        val_auroc, val_prauc = _auroc_prauc(val_labels, val_probs)
+        val_logits = predict_logits(model, val_graphs, device)
+        val_auroc, val_prauc = _auroc_prauc(val_labels, to_probabilities(val_logits))
         lr = optimizer.param_groups[0]["lr"]
         if scheduler is not None:
             scheduler.step(val_auroc)
@@ -175,6 +191,7 @@ def train_gnn(
                 "val_pr_auc": val_prauc,
                 "lr": lr,
                 "seconds": time.perf_counter() - started,
+                **epoch_diagnostics(model, val_logits, probe_batch),
             }
         )
         stopper.update(epoch, val_auroc, model)
@@ -209,6 +226,16 @@ def train_gnn(
         stopped_early=stopped_early,
         resumed_from_epoch=resumed_from,
     )
+
+
+def _probe_batch(val_graphs, size: int) -> Batch:
+    """The first ``size`` validation graphs as one batch: the same molecules every epoch, so
+    the over-smoothing index is comparable across epochs.
+
+    Built without a DataLoader on purpose: starting a DataLoader iterator draws a seed from
+    the global random generator, which would change the run's dropout masks and numbers.
+    """
+    return Batch.from_data_list([val_graphs[i] for i in range(min(size, len(val_graphs)))])
 
 
 def _train_one_epoch(model, loader, optimizer, loss_fn, device, epoch: int) -> float:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from medlab.gnn.collapse import collapse_verdict
 from medlab.report.figures import png_data_uri
 from medlab.report.tables import html_table
 
@@ -96,6 +97,11 @@ def gnn_section(files: dict, comparisons_config: dict[str, list[str]] | None = N
         ),
     ]
     blocks += _comparison_blocks(comparisons, comparisons_config)
+    collapse_blocks, verdict = _collapse_blocks(files, comparisons_config)
+    blocks += collapse_blocks
+    if verdict:
+        findings.append(verdict)
+    blocks += _external_blocks(files)
     dropped_caption = (
         f"{len(dropped)} row(s) dropped in total; rows are numbered as 1-based data rows of the "
         "dataset's file (header excluded)."
@@ -121,6 +127,61 @@ def gnn_section(files: dict, comparisons_config: dict[str, list[str]] | None = N
     }
 
 
+def _collapse_blocks(
+    files: dict, comparisons_config: dict[str, list[str]] | None
+) -> tuple[list[dict], str | None]:
+    """The collapse study's table and its verdict sentence; nothing when no study run exists."""
+    table = pd.read_csv(files["collapse"], sep="\t")
+    if table.empty:
+        return [], None
+    study = (comparisons_config or {}).get("collapse") or list(dict.fromkeys(table["variant"]))
+    verdict = collapse_verdict(table, study)
+    block = _table_block(
+        "Collapse study",
+        table,
+        verdict + " Logit std (validation) at the first, best and last epoch; saturated: "
+        "|logit| > 10 or p outside [1e-4, 1 − 1e-4]; over-smoothing: mean cosine similarity of "
+        "a molecule's node states after the last layer, on a fixed validation batch.",
+    )
+    return [block], verdict
+
+
+def _external_blocks(files: dict) -> list[dict]:
+    """In-distribution vs external metrics and the molecules left out of the external set."""
+    table, removed = _read_tables(files, "external", "external_removed")
+    if table.empty:
+        return []
+    display = table[["dataset", "split", "variant", "n_seeds", "external_molecules"]].copy()
+    display["external BBB+ share"] = table["external_positive_fraction"]
+    for metric, label in [
+        ("roc_auc", "ROC-AUC"),
+        ("pr_auc", "PR-AUC"),
+        ("f1_at_val_threshold", "F1 @val thr."),
+    ]:
+        display[f"test {label}"] = _mean_std(table, f"in_distribution_{metric}")
+        display[f"external {label}"] = _mean_std(table, f"external_{metric}")
+    display["ROC-AUC drop"] = table["roc_auc_drop_mean"]
+    in_training = removed["reason"].str.startswith("also in the training dataset").sum()
+    return [
+        _table_block(
+            "External evaluation",
+            display,
+            "Test split of the run's own dataset against the external set (mean ± std over seeds; "
+            "the reported checkpoint at its F1-optimal validation threshold). "
+            f"{in_training} external molecule(s) also in the training dataset (same canonical "
+            f"SMILES) and {len(removed) - in_training} invalid row(s) were removed, listed below. "
+            "With few BBB- molecules in the external set, its ROC-AUC rests on few negatives "
+            "and varies widely.",
+            best={"ROC-AUC drop": "min"},
+        ),
+        _table_block(
+            "Molecules removed from the external set",
+            removed if len(removed) else pd.DataFrame({"note": ["none"]}),
+            "Rows numbered as 1-based data rows of the external file (header excluded).",
+        ),
+    ]
+
+
 def _comparison_blocks(
     comparisons: pd.DataFrame, configured: dict[str, list[str]] | None
 ) -> list[dict]:
@@ -133,9 +194,9 @@ def _comparison_blocks(
         present = list(dict.fromkeys(part["variant"]))
         if len(present) < 2:
             missing = [v for v in (configured or {}).get(name, []) if v not in present]
-            enable = (
-                f"add {', '.join(missing)} to gnn.run_variants" if missing else "run more variants"
-            )
+            # the collapse study's variants run through their own key, on chosen data only
+            key = "gnn.collapse_study.variants" if name == "collapse" else "gnn.run_variants"
+            enable = f"add {', '.join(missing)} to {key}" if missing else "run more variants"
             omitted.append(f"{name} (ran: {', '.join(present) or 'none'}; {enable})")
             continue
         table = part[["dataset", "split", "variant", "n_seeds"]].copy()
