@@ -228,6 +228,12 @@ CASES = [
         ConfigError,
     ),
     BadInput(
+        "reader stride too large for its window",
+        preset("rag:\n  reader: {max_length: 128, stride: 128}\n"),
+        ("config key rag.reader.stride", "max_length / 2"),
+        ConfigError,
+    ),
+    BadInput(
         "multilabel split fractions",
         preset("multilabel:\n  split_fractions: [0.7, 0.2, 0.2]\n"),
         ("config key multilabel.split_fractions", "must sum to 1", "1.1"),

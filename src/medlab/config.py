@@ -214,6 +214,14 @@ def multilabel_cell_names(grid: dict) -> list[str]:
 def _check_rag(config: dict) -> None:
     rag = config["rag"]
     corpus = rag["corpus"]
+    reader = rag["reader"]
+    if "extractive" in rag["readers"] and reader["stride"] * 2 > reader["max_length"]:
+        # the tokenizer needs room for the question beside the passage overlap in every window
+        raise ConfigError(
+            f"config key rag.reader.stride: {reader['stride']} is more than half of "
+            f"rag.reader.max_length {reader['max_length']}; the window would leave no room for the "
+            "question (use a stride of at most max_length / 2)"
+        )
     if corpus["format"] == "jsonl" and not (corpus["documents"] and corpus["questions"]):
         raise ConfigError(
             "config key rag.corpus: format jsonl needs both `documents` and `questions` paths"

@@ -40,7 +40,11 @@ def overlay(models: dict) -> dict:
         "rag": {
             "corpus": {"max_documents": 4},
             "reranker": str(models["cross-encoder/ms-marco-MiniLM-L-6-v2"]),
-            "reader": {"model": str(models["deepset/roberta-base-squad2"]), "max_length": 128},
+            "reader": {
+                "model": str(models["deepset/roberta-base-squad2"]),
+                "max_length": 128,
+                "stride": 32,
+            },
             "retriever_training": {"epochs": 1},
             "threads": 1,
         },
