@@ -31,6 +31,7 @@ TINY_JOBS = Counter(
         "attention_cost": 2,
         "attention_analyze": 1,
         "rag_corpus": 1,
+        "rag_synthesize": 1,
         "rag_index_bm25": 1,
         "rag_index_dense": 2,
         "rag_train_retriever": 1,
