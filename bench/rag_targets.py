@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import yaml
 
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import load_squad
@@ -47,6 +48,8 @@ from medlab.rag.training import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+# training settings not set by an option come from config.yaml (the schema's defaults)
+RAG_DEFAULTS = yaml.safe_load((ROOT / "config.yaml").read_text())["rag"]
 OUT = ROOT / "bench" / "out"
 ENCODER = "packaged:all-MiniLM-L6-v2"
 
@@ -245,7 +248,19 @@ def retrieval_part(passages, split, synthetic, args, device):
     pairs = retriever_pairs(split["train"] + synthetic, passages, BM25S(texts))
     _, tune_s = timed(
         lambda: train_retriever(
-            tuned, pairs, RetrieverTrainingSpec(epochs=args.retriever_epochs), device
+            tuned,
+            pairs,
+            RetrieverTrainingSpec(
+                **{
+                    **{
+                        k: v
+                        for k, v in RAG_DEFAULTS["retriever_training"].items()
+                        if k not in ("enabled", "synthetic")
+                    },
+                    "epochs": args.retriever_epochs,
+                }
+            ),
+            device,
         )
     )
     dense_indexes["dense_finetuned"] = DenseFaiss(tuned, texts)
@@ -302,10 +317,9 @@ def retrieval_part(passages, split, synthetic, args, device):
 
 
 def reader_spec(args, epochs: int) -> ReaderTrainingSpec:
+    settings = {**RAG_DEFAULTS["reader"]["training"], "batch_size": 16}
     return ReaderTrainingSpec(
-        epochs=epochs,
-        batch_size=16,
-        lr=args.reader_lr,
+        **{**settings, "epochs": epochs, "lr": args.reader_lr},
         max_length=args.reader_max_length,
         stride=args.reader_max_length // 3,
     )

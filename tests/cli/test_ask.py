@@ -72,7 +72,15 @@ def results(tmp_path_factory) -> Path:
         train,
         dev,
         READER_OPTIONS,
-        {"epochs": 1, "batch_size": 8, "lr": 1e-4},
+        {
+            "epochs": 1,
+            "batch_size": 8,
+            "lr": 1e-4,
+            "warmup_ratio": 0.1,
+            "weight_decay": 0.01,
+            "negatives_per_question": 1,
+            "seed": 0,
+        },
         torch.device("cpu"),
     )
     save_reader(reader, run / "reader/model")

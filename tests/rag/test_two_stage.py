@@ -11,7 +11,17 @@ from medlab.rag.training import ReaderTrainingSpec, evaluate_reader_on_gold, tra
 from rag.tiny_corpus import tiny_corpus
 
 MODEL = "packaged:all-MiniLM-L6-v2"
-SPEC = ReaderTrainingSpec(epochs=1, batch_size=4, lr=1e-4, max_length=64, stride=16, seed=0)
+SPEC = ReaderTrainingSpec(
+    epochs=1,
+    batch_size=4,
+    lr=1e-4,
+    warmup_ratio=0.1,
+    weight_decay=0.01,
+    max_length=64,
+    stride=16,
+    negatives_per_question=1,
+    seed=0,
+)
 
 
 @pytest.fixture(scope="module")

@@ -38,25 +38,30 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReaderTrainingSpec:
-    epochs: int = 2
-    batch_size: int = 16
-    lr: float = 5.0e-5
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_length: int = 384
-    stride: int = 128
-    negatives_per_question: int = 1
-    seed: int = 0
+    """rag.reader.training plus the reader's window (max_length, stride); defaults live in
+    the schema only."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_ratio: float
+    weight_decay: float
+    max_length: int
+    stride: int
+    negatives_per_question: int
+    seed: int
 
 
 @dataclass(frozen=True)
 class RetrieverTrainingSpec:
-    epochs: int = 1
-    batch_size: int = 16
-    lr: float = 2.0e-5
-    warmup_ratio: float = 0.1
-    hard_negatives: bool = True
-    seed: int = 0
+    """rag.retriever_training without its switches; defaults live in the schema only."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_ratio: float
+    hard_negatives: bool
+    seed: int
 
 
 def reader_examples(
