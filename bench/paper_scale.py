@@ -19,7 +19,6 @@ read from the union of several rankings); each row says what it counts.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -48,6 +47,8 @@ from medlab.gnn.models import MoleculeGNN
 from medlab.gnn.spec import TrainSpec
 from medlab.multilabel.data import read_hallmarks_sentences, read_hallmarks_zip
 from medlab.pretrained import resolve_model
+from medlab.rag.corpus import load_corpus
+from medlab.rag.passages import split_passages
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,44 +146,23 @@ def molecule_table(name: str, config: dict, rows: int | None = None) -> pd.DataF
     return pd.read_csv(data_file(name, config), sep=table["separator"], nrows=rows, dtype=str)
 
 
-def squad_counts(path: Path, passage_size: int, overlap: int) -> tuple[int, int]:
-    """(passages, questions) of a SQuAD-format file: one document per paragraph."""
-    data = json.loads(path.read_text())["data"]
-    passages = questions = 0
-    for article in data:
-        for paragraph in article["paragraphs"]:
-            words = len(paragraph["context"].split())
-            passages += max(1, -(-max(words - overlap, 1) // (passage_size - overlap)))
-            questions += len(paragraph["qas"])
-    return passages, questions
-
-
-def jsonl_counts(config: dict) -> tuple[int, int]:
-    """(passages, questions) of the JSONL corpus the preset names."""
-    corpus, sizes = config["rag"]["corpus"], config["rag"]["passages"]
-    passages = 0
-    for line in Path(ROOT / corpus["documents"]).read_text().splitlines():
-        if line.strip():
-            words = len(json.loads(line).get("text", "").split())
-            passages += max(
-                1, -(-max(words - sizes["overlap"], 1) // (sizes["size"] - sizes["overlap"]))
-            )
-    questions = sum(
-        1 for line in Path(ROOT / corpus["questions"]).read_text().splitlines() if line.strip()
-    )
-    return passages, questions
-
-
 def rag_counts(config: dict) -> tuple[int, int]:
+    """(passages, questions) of the preset's corpus, read and cut as the pipeline does."""
     rag = config["rag"]
-    if rag["corpus"]["format"] == "jsonl":
-        return jsonl_counts(config)
-    path = (
-        Path(rag["corpus"]["file"])
-        if rag["corpus"]["file"]
-        else data_file(rag["corpus"]["dataset"], config)
+    corpus = rag["corpus"]
+    if corpus["format"] == "jsonl":
+        paths = {"documents": ROOT / corpus["documents"], "questions": ROOT / corpus["questions"]}
+    else:
+        paths = {
+            "file": Path(corpus["file"]) if corpus["file"] else data_file(corpus["dataset"], config)
+        }
+    loaded = load_corpus(corpus["format"], paths)
+    size, overlap = rag["passages"]["size"], rag["passages"]["overlap"]
+    passages = sum(
+        len(split_passages(doc_id, text, size, overlap))
+        for doc_id, text in loaded.documents.items()
     )
-    return squad_counts(path, rag["passages"]["size"], rag["passages"]["overlap"])
+    return passages, len(loaded.questions)
 
 
 def multilabel_units(config: dict) -> int:
