@@ -3,13 +3,16 @@
 #   snakemake --cores 8 report --configfile presets/tiny.yaml   # a preset merged over config.yaml
 from snakemake.utils import min_version, validate
 
-from medlab.config import check_unknown_keys, validate_schema
+from medlab.config import check_unknown_keys, replace_preset_maps, validate_schema
 
 min_version("9.0")
 
 
 configfile: "config.yaml"
 
+
+# A preset's attention.models replaces config.yaml's map instead of adding to it.
+replace_preset_maps(config, workflow.overwrite_configfiles)
 
 # The project's checks first: one line naming the key (and, for a typo, the nearest valid
 # key), where Snakemake's validate prints the whole configuration with its error.

@@ -24,15 +24,49 @@ class ConfigError(ValueError):
     """The configuration is invalid; the message names the key."""
 
 
+# Maps of named things that a preset replaces whole instead of extending: a preset naming its
+# own attention models means "these models", not "these as well as config.yaml's".
+REPLACED_MAPS: tuple[tuple[str, ...], ...] = (("attention", "models"),)
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     """Merge ``override`` into a copy of ``base`` the way Snakemake merges ``--configfile``.
 
     Nested mappings merge key by key; lists and scalars are replaced whole. Snakemake's own
-    ``update_config`` does the merge, so presets loaded here and by Snakemake agree.
+    ``update_config`` does the merge, so presets loaded here and by Snakemake agree. The maps
+    in ``REPLACED_MAPS`` are the exception: an override that sets one replaces it whole (the
+    Snakefile applies the same rule with ``replace_preset_maps``).
     """
     merged = copy.deepcopy(base)
     update_config(merged, copy.deepcopy(override))
+    _replace_maps(merged, override)
     return merged
+
+
+def replace_preset_maps(config: dict, preset_paths) -> None:
+    """Give ``config`` (already merged by Snakemake) the ``REPLACED_MAPS`` of its presets.
+
+    Snakemake merges every ``--configfile`` key by key; for each map in ``REPLACED_MAPS`` the
+    last preset in ``preset_paths`` that sets it wins whole, as ``load_config`` does.
+    """
+    for path in preset_paths:
+        _replace_maps(config, _read_yaml_mapping(Path(path)))
+
+
+def _replace_maps(config: dict, override: dict) -> None:
+    for keys in REPLACED_MAPS:
+        value = _nested_get(override, keys)
+        if value is not None:
+            _nested_get(config, keys[:-1])[keys[-1]] = copy.deepcopy(value)
+
+
+def _nested_get(mapping: dict, keys: tuple[str, ...]):
+    """``mapping[k1][k2]...`` or None when any level is missing or not a mapping."""
+    for key in keys:
+        if not isinstance(mapping, dict) or key not in mapping:
+            return None
+        mapping = mapping[key]
+    return mapping
 
 
 def load_config(root: str | Path, *presets: str | Path) -> dict:

@@ -131,6 +131,16 @@ def test_schema_defaults_match_config_yaml(root, default_config):
         assert schema["properties"][key]["default"] == default_config[key], key
 
 
+def test_a_preset_replaces_the_attention_model_map_and_merges_the_rest(root, default_config):
+    """attention.models is replaced whole (the paper preset runs bert_base only, not MiniLM too);
+    other maps still merge key by key."""
+    config = load_config(root, root / "presets" / "paper.yaml")
+    assert config["attention"]["models"] == {"bert_base": "bert-base-uncased"}
+    assert config["attention"]["max_length"] == default_config["attention"]["max_length"]
+    merged = deep_merge(default_config, {"attention": {"heatmap_layer": 1}})
+    assert merged["attention"]["models"] == default_config["attention"]["models"]
+
+
 def test_hub_models_are_left_to_their_first_job(root):
     from medlab.config import check_attention_ranges, check_model_ranges
 

@@ -37,6 +37,8 @@ def test_paper_preset_requests_resources_for_heavy_rag_rules(workflow):
         for values in requested[rule]:
             assert int(values["mem_mb"]) == 16000 and int(values["runtime"]) == 120, (rule, values)
     assert [int(v["gpu"]) for v in requested["rag_retrieve"]] == [1]
+    # the preset's attention.models replaces config.yaml's map: no MiniLM attention jobs
+    assert "model=bert_base" in result.stdout and "model=minilm" not in result.stdout
     assert sorted(int(v["gpu"]) for v in requested["rag_read"]) == [0, 1]
 
 
