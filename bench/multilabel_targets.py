@@ -218,6 +218,29 @@ def tfidf_predictions(corpus: Corpus) -> tuple[pd.DataFrame, dict]:
     return pd.concat(frames, ignore_index=True), cost
 
 
+def _predictions_path(name: str, quick: bool) -> Path:
+    return OUT / "predictions" / f"{name}{'_quick' if quick else ''}.tsv"
+
+
+def save_predictions(predictions: pd.DataFrame, name: str, quick: bool) -> None:
+    """Keep a configuration's validation and test predictions for later ensembles."""
+    path = _predictions_path(name, quick)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    predictions.to_csv(partial, sep="\t", index=False)
+    partial.replace(path)
+
+
+def load_predictions(name: str, quick: bool) -> pd.DataFrame:
+    """Predictions saved by an earlier run (``--ensemble-with``)."""
+    path = _predictions_path(name, quick)
+    if not path.is_file():
+        raise SystemExit(
+            f"--ensemble-with {name}: {path} does not exist; run that configuration first"
+        )
+    return pd.read_csv(path, sep="\t", dtype={"id": str})
+
+
 def score_rows(name: str, predictions: pd.DataFrame, label_set, rules: list[ThresholdRule]):
     """One row per threshold rule: test micro/macro-F1 at 0.5 and with the rule's thresholds."""
     rows = []
@@ -272,6 +295,14 @@ def parse_arguments():
         "--ensemble", action="store_true", help="add the mean of all configurations"
     )
     parser.add_argument(
+        "--ensemble-with",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="with --ensemble, also average the saved predictions of earlier runs "
+        "(bench/out/predictions/NAME.tsv, e.g. mean_sentence from --configs mean --tag sentence)",
+    )
+    parser.add_argument(
         "--seed", type=int, default=0, help="training seed (the split stays seed 0)"
     )
     parser.add_argument("--select-on", default="mean_average_precision")
@@ -296,8 +327,11 @@ def main() -> None:
         configuration = parse_configuration(name, args)
         predictions, cost = train_configuration(corpus, configuration, args, cache)
         trained[name] = predictions
+        save_predictions(predictions, f"{name}_{args.tag or 'default'}", args.quick)
         costs.append(cost)
         scores += score_rows(name, predictions, corpus.label_set, rules)
+    for saved in args.ensemble_with:
+        trained[saved] = load_predictions(saved, args.quick)
     if args.ensemble and len(trained) > 1:
         ensemble = average_predictions(trained, corpus.label_set)
         name = "ensemble of " + ", ".join(trained)
