@@ -36,3 +36,14 @@ def test_extractive_reader_returns_a_span_of_a_retrieved_passage(packaged_reader
     cached = len(packaged_reader._cache)
     packaged_reader.read("What regulates blood glucose?", [1, 2, 0], texts)  # one new passage only
     assert len(packaged_reader._cache) == cached + 1
+
+
+def test_a_question_the_uncased_tokenizer_reads_alike_is_read_once(packaged_reader):
+    """MiniLM's tokenizer lowercases: the lowercased query variant reuses the cached spans."""
+    texts = [p.text for p in sample_passages()]
+    original = packaged_reader.read("What Regulates Blood Glucose?", [0, 1], texts)
+    cached = len(packaged_reader._cache)
+    lowered = packaged_reader.read("what regulates blood glucose?", [0, 1], texts)
+    assert len(packaged_reader._cache) == cached and lowered == original
+    packaged_reader.read("What Regulates Blood Glucose", [0, 1], texts)  # other tokens
+    assert len(packaged_reader._cache) == cached + 2

@@ -30,6 +30,32 @@ def test_question_split_is_by_document():
     assert not set(split["train"]) & set(split["test"]) and len(split["test"]) == 2
 
 
+def test_question_split_balances_questions_not_documents():
+    """Two documents hold most questions (as in the COVID-QA slice): the fractions are met in
+    questions, each document lands in one split, and the split is the same every time."""
+    counts = {"big1": 60, "big2": 57, **{f"d{i}": 1 + i % 5 for i in range(18)}}
+    split = split_questions_by_document(list(counts), (0.5, 0.2, 0.3), 0, counts)
+    assert sorted(sum(split.values(), [])) == sorted(counts)
+    assert split == split_questions_by_document(list(counts), (0.5, 0.2, 0.3), 0, counts)
+    total = sum(counts.values())
+    shares = {name: sum(counts[d] for d in ids) / total for name, ids in split.items()}
+    for name, fraction in zip(("train", "dev", "test"), (0.5, 0.2, 0.3)):
+        assert abs(shares[name] - fraction) < 0.05, shares
+    by_count = split_questions_by_document(list(counts), (0.5, 0.2, 0.3), 0)
+    assert by_count != split  # without counts: fractions of documents
+
+
+def test_question_split_places_documents_without_questions_by_document_share():
+    counts = {"a": 5, "b": 3, "c": 2, **{f"empty{i}": 0 for i in range(10)}}
+    split = split_questions_by_document(list(counts), (0.6, 0.2, 0.2), 1, counts)
+    assert sorted(sum(split.values(), [])) == sorted(counts)
+    # largest first, by question share: a (5 of 10 questions) to train, the largest share;
+    # then b and c to dev and test, each the split furthest below its share at that point
+    assert ("a" in split["train"], "b" in split["dev"], "c" in split["test"]) == (True,) * 3
+    for name, fraction in zip(("train", "dev", "test"), (0.6, 0.2, 0.2)):
+        assert abs(len(split[name]) - fraction * len(counts)) <= 1, split
+
+
 def test_prepare_corpus_from_either_format_by_config_alone(tmp_path):
     documents = {
         f"doc{i}": f"Document {i} says the answer is value{i}. Filler text follows here."

@@ -4,7 +4,8 @@ transformers 5 has no question-answering pipeline, so span decoding is done here
 (question, passage) pair is tokenized into overlapping windows, the best start/end pairs of
 each window are collected, and the answer is the best span over all retrieved passages.
 Span candidates are cached per (question, passage), so reading the top 10 after the top 5
-costs only the five new passages.
+costs only the five new passages; the question is cached as the tokenizer normalises it, so
+with an uncased model a lowercased query variant costs nothing more.
 """
 
 from __future__ import annotations
@@ -111,10 +112,21 @@ class ExtractiveReader:
             spans.append(Span(float(start_logits[0] + end_logits[0]), -1, 0, 0))
         return spans
 
+    def _cache_key(self, question: str, passage: int) -> tuple[str, int]:
+        return self._question_key(question), passage
+
+    def _question_key(self, question: str) -> str:
+        """The question as the tokenizer's normaliser sees it (lowercased and accent-stripped
+        for uncased BERT models; unchanged for tokenizers without a normaliser): questions
+        with the same key get the same token ids, hence the same span candidates."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        normalizer = backend.normalizer if backend is not None else None
+        return normalizer.normalize_str(question) if normalizer is not None else question
+
     @torch.no_grad()
     def prefetch(self, pairs: list[tuple[str, int]], passage_texts: list[str]) -> None:
         """Compute and cache span candidates for (question, passage index) pairs not seen yet."""
-        todo = sorted({pair for pair in pairs if pair not in self._cache})
+        todo = sorted({pair for pair in pairs if self._cache_key(*pair) not in self._cache})
         for first in range(0, len(todo), self.batch_size):
             batch = todo[first : first + self.batch_size]
             encoded = self.encode([q for q, _ in batch], [passage_texts[p] for _, p in batch])
@@ -129,10 +141,10 @@ class ExtractiveReader:
                 outputs.end_logits.float().cpu().numpy(),
             )
             for pair in batch:
-                self._cache[pair] = []
+                self._cache[self._cache_key(*pair)] = []
             for window, pair_index in enumerate(mapping):
                 pair = batch[pair_index]
-                self._cache[pair] += self._decode_window(
+                self._cache[self._cache_key(*pair)] += self._decode_window(
                     start_logits[window],
                     end_logits[window],
                     offsets[window],
@@ -145,7 +157,7 @@ class ExtractiveReader:
         if not passages:
             return NO_ANSWER
         self.prefetch([(question, p) for p in passages], passage_texts)
-        spans = [span for p in passages for span in self._cache[(question, p)]]
+        spans = [span for p in passages for span in self._cache[self._cache_key(question, p)]]
         if not spans:
             return NO_ANSWER
         logits = np.array([span.logit for span in spans])
