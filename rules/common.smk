@@ -5,7 +5,8 @@
 import os
 import re
 
-from medlab.config import check_config, gnn_variant_spec, rag_base_retrievers
+from medlab.config import check_config, gnn_variant_spec
+from medlab.rag.layout import rag_base_retrievers
 from medlab.provenance import code_fingerprint
 
 check_config(config)

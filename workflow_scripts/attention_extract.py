@@ -5,8 +5,8 @@ import pandas as pd
 
 from medlab.attention.extract import extract_condition, read_sentences
 from medlab.attention.model import load_encoder, shape
+from medlab.attention.ranges import check_attention_ranges
 from medlab.attention.selection import choose_disabled_heads
-from medlab.config import check_attention_ranges
 from medlab.device import select_device
 from medlab.io import atomic_path, write_json
 from medlab.logs import configure_logging

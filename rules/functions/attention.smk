@@ -1,6 +1,6 @@
 # Experiment 2 (attention): input functions, output lists and the wildcard values of each rule's jobs.
 # Included by rules/attention.smk (Snakemake's lint keeps functions and rules in separate files).
-from medlab.config import model_shape
+from medlab.attention.ranges import model_shape
 
 
 def get_attention_disabled_spec(wildcards):

@@ -142,7 +142,8 @@ def test_a_preset_replaces_the_attention_model_map_and_merges_the_rest(root, def
 
 
 def test_hub_models_are_left_to_their_first_job(root):
-    from medlab.config import check_attention_ranges, check_model_ranges
+    from medlab.attention.ranges import check_attention_ranges
+    from medlab.config import check_model_ranges
 
     config = load_config(root, root / "presets" / "paper.yaml")
     assert check_model_ranges(config) == ["bert_base"]
@@ -160,3 +161,15 @@ def test_unknown_key_inside_a_named_entry_suggests_the_nearest(root, default_con
         ConfigError, match="gnn.variants.gat_edge.dropuot.*gnn.variants.gat_edge.dropout"
     ):
         check_unknown_keys(config, root / "schemas" / "config.schema.yaml")
+
+
+def test_attention_range_errors_are_config_errors():
+    """The attention jobs raise medlab.errors.ConfigError without importing medlab.config;
+    it is the class medlab.config exports, so callers catch one class."""
+    import medlab.config
+    from medlab.attention.ranges import check_attention_ranges
+    from medlab.errors import ConfigError as LeafConfigError
+
+    assert medlab.config.ConfigError is LeafConfigError
+    with pytest.raises(medlab.config.ConfigError, match="heatmap_layer"):
+        check_attention_ranges("m", 2, 2, heatmap_layer=5)

@@ -92,3 +92,15 @@ def test_logic_edit_in_gnn_training_changes_only_the_scripts_that_run_it(copy):
 def test_missing_script_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no_such_script.py"):
         code_fingerprint(tmp_path / "no_such_script.py")
+
+
+@pytest.mark.parametrize("module", ["medlab/gnn/spec.py", "medlab/config.py"])
+def test_config_and_gnn_spec_edits_leave_other_experiments_alone(copy, module):
+    """The config checks import the GNN's training spec; no attention, RAG or multi-label
+    script imports either, so editing them reruns none of those jobs."""
+    before = fingerprints(copy)
+    path = copy / module
+    path.write_text(path.read_text() + "\n\nLOGIC_CHANGE = 1\n")
+    after = fingerprints(copy)
+    changed = {name for name in before if before[name] != after[name]}
+    assert not any(name.startswith(("attention_", "rag_", "multilabel_")) for name in changed)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from medlab.config import rag_base_retrievers
-
 # summary file key -> path; the report also reads them as rag_<key>
 SUMMARY_FILES = {
     "retrieval": "results/rag/summary/retrieval.tsv",
@@ -21,6 +19,14 @@ SUMMARY_FILES = {
 }
 # the summary files shown in Snakemake's own report (snakemake --report)
 REPORTED_SUMMARIES = ("retrieval", "readers", "retrieval_plot", "reliability_plot")
+
+
+def rag_base_retrievers(rag: dict) -> list[str]:
+    """The indexes the configured methods need: bm25, dense and/or dense_finetuned."""
+    needed = {m for m in rag["retrievers"] if m in ("bm25", "dense", "dense_finetuned")}
+    if any(m.startswith("hybrid") for m in rag["retrievers"]):
+        needed |= {"bm25", rag["hybrid"]["dense"]}
+    return sorted(needed)
 
 
 def rag_dir(rag: dict) -> str:
