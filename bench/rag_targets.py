@@ -17,7 +17,8 @@
         [--synthetic-per-passage 3] [--synthetic-max 2000] [--synthetic-epochs 1] [--synthetic-curve 500 1000 2000]
         [--retriever-synthetic] [--quick]
 
-Prints a table and writes bench/out/rag_<part>.md (and .tsv) per part: retrieval
+Prints a table and writes bench/out/rag_<part>.md (and .tsv) per part (the synthetic part
+after every reader it trains; with --settings, rag_synthetic_<settings>.md): retrieval
 (recall, fusion, fine-tuned retriever, latencies), reader and synthetic. COVID-QA comes
 from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks that everything runs
 (a few documents and questions, tiny budgets); its numbers mean nothing.
@@ -57,6 +58,12 @@ RAG_DEFAULTS = yaml.safe_load((ROOT / "config.yaml").read_text())["rag"]
 OUT = ROOT / "bench" / "out"
 ENCODER = "packaged:all-MiniLM-L6-v2"
 CORRECT_F1 = RAG_DEFAULTS["evaluation"]["correct_f1"]
+# the synthetic ablation's readers: option name -> (row label, trains on synthetic, gold epochs?)
+SYNTHETIC_SETTINGS = {
+    "gold": ("gold only", False, True),
+    "synthetic": ("synthetic only", True, False),
+    "synthetic-gold": ("synthetic -> gold", True, True),
+}
 
 
 # --quick: enough to run every part end to end in a couple of minutes on one CPU thread
@@ -125,7 +132,21 @@ def main() -> None:
     parser.add_argument("--synthetic-per-passage", type=int, default=3)
     parser.add_argument("--synthetic-max", type=int, default=2000)
     parser.add_argument("--synthetic-epochs", type=int, default=1)
-    parser.add_argument("--synthetic-curve", type=int, nargs="+", default=[500, 1000, 2000])
+    parser.add_argument(
+        "--synthetic-curve",
+        type=int,
+        nargs="*",
+        default=[500, 1000, 2000],
+        help="synthetic question counts of the learning curve (none: no curve)",
+    )
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        choices=list(SYNTHETIC_SETTINGS),
+        default=list(SYNTHETIC_SETTINGS),
+        help="which readers of the synthetic ablation to train (several processes can share "
+        "the work; each writes bench/out/rag_synthetic_<settings>.md)",
+    )
     parser.add_argument(
         "--retriever-synthetic",
         action="store_true",
@@ -185,8 +206,9 @@ def main() -> None:
     if "reader" in args.parts:
         save("reader", reader_part(passages, split, hybrid_name, hybrid, args, device), settings)
     if "synthetic" in args.parts:
-        rows = synthetic_part(passages, split, train_documents, hybrid_name, hybrid, args, device)
-        save("synthetic", rows, settings)
+        synthetic_part(
+            passages, split, train_documents, hybrid_name, hybrid, args, device, settings
+        )
 
 
 def save(part: str, rows: list[dict], settings: str) -> None:
@@ -434,7 +456,9 @@ def reader_part(passages, split, hybrid_name: str, hybrid, args, device):
     return rows + confidence_rows(f"gold only, {end_to_end_setting}", end_to_end)
 
 
-def synthetic_part(passages, split, train_documents, hybrid_name: str, hybrid, args, device):
+def synthetic_part(
+    passages, split, train_documents, hybrid_name: str, hybrid, args, device, settings: str
+):
     """Synthetic QA ablation (gold only / synthetic only / synthetic -> gold: test EM and F1
     with the gold passage, end-to-end F1) and the learning curve of dev F1 against the number
     of synthetic questions (synthetic -> gold, best dev epoch)."""
@@ -461,11 +485,15 @@ def synthetic_part(passages, split, train_documents, hybrid_name: str, hybrid, a
 
     synthetic = questions(args.synthetic_max)
     rows = []
-    for setting, synthetic_questions, gold_epochs in (
-        ("gold only", None, args.reader_epochs),
-        ("synthetic only", synthetic, 0),
-        ("synthetic -> gold", synthetic, args.reader_epochs),
-    ):
+    part_name = (
+        "synthetic"
+        if args.settings == list(SYNTHETIC_SETTINGS)
+        else "synthetic_" + "_".join(args.settings)
+    )
+    for key in args.settings:
+        setting, uses_synthetic, uses_gold = SYNTHETIC_SETTINGS[key]
+        synthetic_questions = synthetic if uses_synthetic else None
+        gold_epochs = args.reader_epochs if uses_gold else 0
         reader, epochs, seconds = run(setting, synthetic_questions, gold_epochs)
         scores = score_reader(reader, split, passages, hybrid_name, hybrid)
         gold, end_to_end = scores.values()
@@ -479,6 +507,7 @@ def synthetic_part(passages, split, train_documents, hybrid_name: str, hybrid, a
             }
         )
         rows += confidence_rows(f"{setting}, end to end", end_to_end)
+        save(part_name, rows, settings)  # after every reader: a long run keeps what it measured
     for size in args.synthetic_curve:
         subset = questions(size)
         _, epochs, seconds = run(f"curve, {size} synthetic", subset, args.reader_epochs)
@@ -491,6 +520,7 @@ def synthetic_part(passages, split, train_documents, hybrid_name: str, hybrid, a
                 f"(trained {seconds:.0f} s)",
             }
         )
+        save(part_name, rows, settings)
     return rows
 
 
