@@ -38,7 +38,7 @@ import yaml
 
 from medlab.metrics import expected_calibration_error
 from medlab.rag.answers import exact_match, token_f1
-from medlab.rag.corpus import load_squad
+from medlab.rag.corpus import load_jsonl, load_squad
 from medlab.rag.evaluate import confidence_auroc, platt_calibrate
 from medlab.rag.fusion import reciprocal_rank_fusion, tune_fusion_weight, weighted_score_fusion
 from medlab.rag.passages import gold_passages, prepare_corpus
@@ -78,12 +78,24 @@ QUICK = {
 }
 
 
-def load(passage_size: int, overlap: int, max_documents: int | None = None, max_questions=None):
+def load(
+    passage_size: int,
+    overlap: int,
+    max_documents: int | None = None,
+    max_questions=None,
+    corpus_name: str = "covid_qa",
+):
     """COVID-QA passages, questions per split (by document, as the pipeline splits) and the
     training documents; ``max_documents`` / ``max_questions`` (per split) cut it down."""
     mirror = Path(os.environ.get("MEDLAB_DATA_MIRROR", ROOT.parent / "shared" / "data"))
-    corpus = load_squad(mirror / "200423_covidQA.json")
-    prepared = prepare_corpus(corpus, passage_size, overlap, (0.6, 0.2, 0.2), 0, max_documents)
+    if corpus_name == "slice":  # the default preset's corpus and split
+        corpus = load_jsonl(
+            ROOT / RAG_DEFAULTS["corpus"]["documents"], ROOT / RAG_DEFAULTS["corpus"]["questions"]
+        )
+        fractions = RAG_DEFAULTS["split_fractions"]
+    else:
+        corpus, fractions = load_squad(mirror / "200423_covidQA.json"), (0.6, 0.2, 0.2)
+    prepared = prepare_corpus(corpus, passage_size, overlap, fractions, 0, max_documents)
     by_split = {
         name: [q for q in prepared.questions if q.doc_id in set(ids)][:max_questions]
         for name, ids in prepared.splits.items()
@@ -122,6 +134,14 @@ def main() -> None:
     parser.add_argument("--passage-size", type=int, default=200)
     parser.add_argument("--overlap", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--corpus",
+        choices=["covid_qa", "slice"],
+        default="covid_qa",
+        help="covid_qa: the full download (split 0.6/0.2/0.2); slice: the default preset's "
+        "20-paper slice with its split (set --passage-size 100 --overlap 25 "
+        "--reader-max-length 192 to match the default preset)",
+    )
     parser.add_argument(
         "--parts",
         nargs="+",
@@ -169,6 +189,7 @@ def main() -> None:
         args.overlap,
         QUICK["documents"] if args.quick else None,
         QUICK["questions_per_split"] if args.quick else None,
+        args.corpus,
     )
     synthetic, _ = synthesize(
         passages, train_documents, args.synthetic_per_passage, args.synthetic_max, seed=0
@@ -181,7 +202,8 @@ def main() -> None:
         flush=True,
     )
     settings = (
-        f"COVID-QA{' --quick' if args.quick else ''}, passages {args.passage_size}/{args.overlap} "
+        f"{'COVID-QA' if args.corpus == 'covid_qa' else 'COVID-QA slice (default preset)'}"
+        f"{' --quick' if args.quick else ''}, passages {args.passage_size}/{args.overlap} "
         f"tokens, CPU {args.threads} thread(s), retriever epochs {args.retriever_epochs}"
         f"{' (+ synthetic pairs)' if args.retriever_synthetic else ''}, reader epochs "
         f"{args.reader_epochs}, {len(synthetic)} synthetic questions ({args.synthetic_per_passage} "
@@ -486,9 +508,9 @@ def synthetic_part(
     synthetic = questions(args.synthetic_max)
     rows = []
     part_name = (
-        "synthetic"
-        if args.settings == list(SYNTHETIC_SETTINGS)
-        else "synthetic_" + "_".join(args.settings)
+        ("slice_" if args.corpus == "slice" else "")
+        + "synthetic"
+        + ("" if args.settings == list(SYNTHETIC_SETTINGS) else "_" + "_".join(args.settings))
     )
     for key in args.settings:
         setting, uses_synthetic, uses_gold = SYNTHETIC_SETTINGS[key]
