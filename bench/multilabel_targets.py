@@ -40,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from transformers import AutoTokenizer
 
+from medlab.io import atomic_path
 from medlab.multilabel.data import (
     NO_HALLMARK,
     clean_table,
@@ -224,11 +225,8 @@ def _predictions_path(name: str, quick: bool) -> Path:
 
 def save_predictions(predictions: pd.DataFrame, name: str, quick: bool) -> None:
     """Keep a configuration's validation and test predictions for later ensembles."""
-    path = _predictions_path(name, quick)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    predictions.to_csv(partial, sep="\t", index=False)
-    partial.replace(path)
+    with atomic_path(_predictions_path(name, quick)) as tmp:
+        predictions.to_csv(tmp, sep="\t", index=False)
 
 
 def load_predictions(name: str, quick: bool) -> pd.DataFrame:

@@ -16,13 +16,9 @@ import yaml
 from snakemake.utils import update_config
 
 from medlab.attention.ranges import check_attention_ranges, model_shape
-from medlab.errors import ConfigError
+from medlab.errors import ConfigError  # also imported from here by callers of load_config
 from medlab.gnn.spec import TrainSpec
 from medlab.rag.layout import rag_base_retrievers
-
-# re-exported: the Snakefile, the rule files and the tests import them from here
-__all__ = ["ConfigError", "check_attention_ranges", "model_shape", "rag_base_retrievers"]
-
 
 # Maps of named things that a preset replaces whole instead of extending: a preset naming its
 # own attention models means "these models", not "these as well as config.yaml's".

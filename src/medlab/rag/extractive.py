@@ -56,6 +56,9 @@ class ExtractiveReader:
         self.batch_size, self.candidates_per_window = batch_size, candidates_per_window
         self.allow_no_answer = allow_no_answer
         self._cache: dict[tuple[str, int], list[Span]] = {}
+        # uncased BERT tokenizers lowercase and strip accents before tokenizing; None: no normaliser
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        self._normalizer = backend.normalizer if backend is not None else None
 
     @classmethod
     def from_pretrained(cls, model_name: str, device: torch.device, **options) -> ExtractiveReader:
@@ -113,22 +116,25 @@ class ExtractiveReader:
         return spans
 
     def _cache_key(self, question: str, passage: int) -> tuple[str, int]:
-        return self._question_key(question), passage
-
-    def _question_key(self, question: str) -> str:
-        """The question as the tokenizer's normaliser sees it (lowercased and accent-stripped
-        for uncased BERT models; unchanged for tokenizers without a normaliser): questions
-        with the same key get the same token ids, hence the same span candidates."""
-        backend = getattr(self.tokenizer, "backend_tokenizer", None)
-        normalizer = backend.normalizer if backend is not None else None
-        return normalizer.normalize_str(question) if normalizer is not None else question
+        """(question as the tokenizer's normaliser sees it, passage): questions with the same
+        key get the same token ids, hence the same span candidates."""
+        if self._normalizer is not None:
+            question = self._normalizer.normalize_str(question)
+        return question, passage
 
     @torch.no_grad()
     def prefetch(self, pairs: list[tuple[str, int]], passage_texts: list[str]) -> None:
         """Compute and cache span candidates for (question, passage index) pairs not seen yet."""
-        todo = sorted({pair for pair in pairs if self._cache_key(*pair) not in self._cache})
-        for first in range(0, len(todo), self.batch_size):
-            batch = todo[first : first + self.batch_size]
+        todo: dict[tuple[str, int], tuple[str, int]] = {}  # cache key -> one pair with that key
+        for pair in pairs:
+            key = self._cache_key(*pair)
+            if key not in self._cache:
+                todo.setdefault(key, pair)
+        # batches in the pairs' sorted order, as before questions were normalised
+        keys = sorted(todo, key=todo.get)
+        for first in range(0, len(keys), self.batch_size):
+            batch_keys = keys[first : first + self.batch_size]
+            batch = [todo[key] for key in batch_keys]
             encoded = self.encode([q for q, _ in batch], [passage_texts[p] for _, p in batch])
             mapping = encoded.pop("overflow_to_sample_mapping").tolist()
             offsets = encoded.pop("offset_mapping").tolist()
@@ -140,16 +146,15 @@ class ExtractiveReader:
                 outputs.start_logits.float().cpu().numpy(),
                 outputs.end_logits.float().cpu().numpy(),
             )
-            for pair in batch:
-                self._cache[self._cache_key(*pair)] = []
+            for key in batch_keys:
+                self._cache[key] = []
             for window, pair_index in enumerate(mapping):
-                pair = batch[pair_index]
-                self._cache[self._cache_key(*pair)] += self._decode_window(
+                self._cache[batch_keys[pair_index]] += self._decode_window(
                     start_logits[window],
                     end_logits[window],
                     offsets[window],
                     context_masks[window],
-                    pair[1],
+                    batch[pair_index][1],
                 )
 
     def read(self, question: str, passages: list[int], passage_texts: list[str]) -> Answer:

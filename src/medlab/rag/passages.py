@@ -94,12 +94,10 @@ def _assign_largest_deficit(
     """Append each document to the split whose assigned size is furthest below its fraction
     of the total (``already``: sizes assigned before; ties go to train, then dev, then test)."""
     assigned = dict(already or {name: 0 for name in SPLIT_NAMES})
+    share = dict(zip(SPLIT_NAMES, fractions))
     total = sum(sizes) + sum(assigned.values())
     for doc_id, size in zip(doc_ids, sizes):
-        name = max(
-            SPLIT_NAMES,
-            key=lambda n: fractions[SPLIT_NAMES.index(n)] * total - assigned[n],
-        )
+        name = max(SPLIT_NAMES, key=lambda n: share[n] * total - assigned[n])
         splits[name].append(doc_id)
         assigned[name] += size
 
