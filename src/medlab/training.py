@@ -133,3 +133,16 @@ class EarlyStopping:
         self.best_epoch = state["best_epoch"]
         self.best_state = state["best_state"]
         self.bad_epochs = state["bad_epochs"]
+
+
+def trim_padding(batch: dict) -> dict:
+    """Drop the padding columns every row of the batch shares.
+
+    ``input_ids``/``attention_mask`` (batch, max_length) become (batch, longest row). Padded
+    positions are masked out of attention, so the outputs do not change; the cost does.
+    """
+    width = int(batch["attention_mask"].sum(1).max())
+    return {
+        k: v[:, :width] if k in ("input_ids", "attention_mask", "token_type_ids") else v
+        for k, v in batch.items()
+    }

@@ -298,7 +298,8 @@ def test_sentence_transformers_pooler_is_reinitialised(tmp_path):
 
 def test_trimmed_padding_and_length_sorted_prediction_keep_outputs(tiny_model_and_data):
     """Batches cut to their longest row and sorted by length give the padded, in-order result."""
-    from medlab.multilabel.train import predict_probabilities, trim_padding
+    from medlab.multilabel.train import predict_probabilities
+    from medlab.training import trim_padding
 
     make_model, _, val = tiny_model_and_data
     model = make_model().eval()

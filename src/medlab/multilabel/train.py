@@ -35,7 +35,7 @@ from medlab.multilabel.windows import (
     pool_window_targets,
 )
 from medlab.pretrained import load_pretrained, resolve_model
-from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
+from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything, trim_padding
 
 log = logging.getLogger(__name__)
 
@@ -215,19 +215,6 @@ def _peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def trim_padding(batch: dict) -> dict:
-    """Drop the padding columns every row of the batch shares.
-
-    ``input_ids``/``attention_mask`` (batch, max_length) become (batch, longest row). Padded
-    positions are masked out of attention, so the outputs do not change; the cost does.
-    """
-    width = int(batch["attention_mask"].sum(1).max())
-    return {
-        k: v[:, :width] if k in ("input_ids", "attention_mask", "token_type_ids") else v
-        for k, v in batch.items()
-    }
 
 
 def token_lengths(dataset) -> list[int]:

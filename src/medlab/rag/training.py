@@ -31,7 +31,7 @@ from medlab.rag.corpus import Question
 from medlab.rag.extractive import ExtractiveReader
 from medlab.rag.passages import Passage, gold_passages
 from medlab.rag.retrieval import build_bm25_index, load_sentence_encoder
-from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything
+from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything, trim_padding
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +290,27 @@ def _fitting_examples(tokenizer, examples, max_length: int, stride: int, stage: 
     return fitting
 
 
+def span_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean cross-entropy of the start and end token over the window's real tokens.
+
+    ``batch`` holds input_ids/attention_mask/token_type_ids of shape (batch, length) and
+    start_positions/end_positions of shape (batch,). The question-answering head's own loss
+    spreads its softmax over padding too, so the same window scored differently with more
+    padding; here padding positions get no probability, and trimming padding changes nothing.
+    """
+    inputs = {k: v for k, v in batch.items() if k not in ("start_positions", "end_positions")}
+    outputs = model(**inputs)
+    padding = batch["attention_mask"] == 0
+    losses = []
+    for logits, positions in (
+        (outputs.start_logits, batch["start_positions"]),
+        (outputs.end_logits, batch["end_positions"]),
+    ):
+        masked = logits.masked_fill(padding, torch.finfo(logits.dtype).min)
+        losses.append(torch.nn.functional.cross_entropy(masked, positions))
+    return (losses[0] + losses[1]) / 2
+
+
 def _train_stage(
     reader: ExtractiveReader,
     features: dict[str, torch.Tensor],
@@ -317,8 +338,10 @@ def _train_stage(
         reader.model.train()
         began, losses = time.perf_counter(), []
         for batch_indices in torch.randperm(n_windows, generator=generator).split(spec.batch_size):
-            batch = {k: v[batch_indices].to(device) for k, v in features.items()}
-            loss = reader.model(**batch).loss
+            # windows are padded to max_length; the batch's shared padding is cut before the model
+            batch = trim_padding({k: v[batch_indices] for k, v in features.items()})
+            batch = {k: v.to(device) for k, v in batch.items()}
+            loss = span_loss(reader.model, batch)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"reader loss became {loss.item()} at epoch {epoch} ({stage} stage); lower "
