@@ -9,16 +9,16 @@ from medlab.rag.training import encode_reader_examples, reader_examples, retriev
 from rag.rag_samples import sample_passages
 
 
+def insulin_question() -> Question:
+    """A training question whose answer sits in sample passage d2."""
+    return Question(
+        "q1", "What does insulin regulate?", "d2", [{"text": "blood glucose", "answer_start": 18}]
+    )
+
+
 def test_reader_training_labels_point_at_the_answer(packaged_reader):
     passages = sample_passages()
-    questions = [
-        Question(
-            "q1",
-            "What does insulin regulate?",
-            "d2",
-            [{"text": "blood glucose", "answer_start": 18}],
-        )
-    ]
+    questions = [insulin_question()]
     examples = reader_examples(questions, passages, negatives_per_question=1, seed=0)
     assert len(examples) == 2 and examples[1][2] == -1  # one positive, one negative
     features = encode_reader_examples(packaged_reader.tokenizer, examples, max_length=64, stride=16)
@@ -39,14 +39,7 @@ def test_span_loss_ignores_padding(packaged_reader):
     from medlab.rag.training import span_loss
     from medlab.training import trim_padding
 
-    questions = [
-        Question(
-            "q1",
-            "What does insulin regulate?",
-            "d2",
-            [{"text": "blood glucose", "answer_start": 18}],
-        )
-    ]
+    questions = [insulin_question()]
     examples = reader_examples(questions, sample_passages(), negatives_per_question=1, seed=0)
     features = encode_reader_examples(
         packaged_reader.tokenizer, examples, max_length=128, stride=16
