@@ -410,7 +410,7 @@ def multilabel_work(config: dict) -> list[Work]:
     return [
         Work(
             "multilabel_train",
-            f"{train_units:.0f} {settings['unit']}s × ≤ {epochs} epochs (+ validation) per cell",
+            f"≤ {epochs} epochs of {train_units:.0f} {settings['unit']}s (+ validation) per cell",
             cells,
             epochs,
             train_units * train_s + val_units * eval_s,
