@@ -29,6 +29,18 @@ def passages():
     return [p for doc, text in DOCUMENTS.items() for p in split_passages(doc, text, 40, 10)]
 
 
+def test_paper_headers_give_no_questions():
+    """A COVID-QA paper's header runs into its first sentence; it must not become a question."""
+    header = (
+        "Species-specific clinical characteristics of human coronavirus infection\n\n"
+        "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC5820427/\n\nSHA: edfe02a4\n\n"
+        "Authors: Kim, Anna\nDate: 2018-02-02\nDOI: 10.1111/irv.12538\nLicense: cc-by\n\n"
+        "Abstract: Human coronavirus (HCoV) is a known cause of influenza-like illness (ILI)."
+    )
+    assert sentence_candidates(header) == []
+    assert sentence_candidates(header.split("Abstract: ")[1])  # the sentence alone is usable
+
+
 def test_candidate_forms():
     numbers = [
         c

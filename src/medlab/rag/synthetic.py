@@ -54,6 +54,9 @@ VERB = re.compile(
     r"resulted in|depends? on|consists? of|consisted of)\b"
 )
 TIME_UNITS = {"day", "week", "month", "year", "hour", "minute", "h", "min"}
+# paper headers (title, URL, SHA, authors, dates, DOI, licence) run into the first sentence
+# after them; questions built on them ask about metadata, not the paper
+METADATA = re.compile(r"https?://|www\.|\b(?:SHA|DOI|License|Date|Authors?):")
 
 MIN_SENTENCE_WORDS, MAX_SENTENCE_WORDS = 6, 60
 MAX_ANSWER_WORDS = 20
@@ -158,9 +161,10 @@ CANDIDATES = {
 
 
 def sentence_candidates(sentence: str, kinds: Iterable[str] = KINDS) -> list[Candidate]:
-    """Every usable candidate of one sentence (answer of 1..MAX_ANSWER_WORDS words)."""
+    """Every usable candidate of one sentence (answer of 1..MAX_ANSWER_WORDS words); none from
+    a sentence outside MIN..MAX_SENTENCE_WORDS words or one holding paper metadata."""
     words = len(sentence.split())
-    if not MIN_SENTENCE_WORDS <= words <= MAX_SENTENCE_WORDS:
+    if not MIN_SENTENCE_WORDS <= words <= MAX_SENTENCE_WORDS or METADATA.search(sentence):
         return []
     found = []
     for kind in kinds:
