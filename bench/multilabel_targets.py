@@ -31,16 +31,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 import yaml
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
 from transformers import AutoTokenizer
 
 from medlab.io import atomic_path
+from medlab.multilabel.baseline import BaselineSpec, fit_baseline
 from medlab.multilabel.data import (
     NO_HALLMARK,
     clean_table,
@@ -49,7 +46,7 @@ from medlab.multilabel.data import (
     read_hallmarks_zip,
     stratified_split,
 )
-from medlab.multilabel.ensemble import average_predictions
+from medlab.multilabel.ensemble import BASELINE_NAME, average_predictions
 from medlab.multilabel.evaluate import evaluate_predictions
 from medlab.multilabel.metrics import ThresholdRule
 from medlab.multilabel.runner import prediction_table, split_parts, train_on_parts
@@ -63,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAINING = yaml.safe_load((ROOT / "config.yaml").read_text())["multilabel"]["training"]
 OUT = ROOT / "bench" / "out"
 MODEL = "packaged:all-MiniLM-L6-v2"
+BASELINE_ROW = "tfidf+logreg"
 CPU = torch.device("cpu")
 # --quick: documents kept per split part, tokens per text and per window, window stride
 QUICK = {"train": 32, "val": 16, "test": 16, "length": 32, "window": 64, "stride": 56}
@@ -182,41 +180,20 @@ def train_configuration(corpus: Corpus, configuration: Configuration, args, cach
 
 
 def tfidf_predictions(corpus: Corpus) -> tuple[pd.DataFrame, dict]:
-    """TF-IDF (word 1-2-grams) + one-vs-rest logistic regression, as a prediction table."""
-    table, split, label_set = corpus.table, corpus.split, corpus.label_set
-    truth = label_matrix(table, label_set)
-    started = time.perf_counter()
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    features = vectorizer.fit_transform(table["text"].iloc[split["train"]])
-    # a label without train positives or negatives cannot be fitted: its column is constant
-    fitted = [
-        j for j in range(len(label_set)) if 0 < truth[split["train"], j].sum() < len(split["train"])
-    ]
-    classifier = OneVsRestClassifier(LogisticRegression(C=10.0, max_iter=2000))
-    classifier.fit(features, truth[split["train"]][:, fitted])
-    seconds = time.perf_counter() - started
-    frames = []
-    for part in ("val", "test"):
-        rows = split[part]
-        probabilities = np.tile(truth[split["train"]].mean(0), (len(rows), 1))
-        probabilities[:, fitted] = classifier.predict_proba(
-            vectorizer.transform(table["text"].iloc[rows])
-        )
-        frame = pd.DataFrame({"id": table["id"].iloc[rows].tolist(), "split": part})
-        for j, label in enumerate(label_set):
-            frame[f"true_{label}"] = truth[rows, j]
-            frame[f"prob_{label}"] = probabilities[:, j]
-        frames.append(frame)
+    """The pipeline's TF-IDF + logistic regression baseline (multilabel.baseline defaults)."""
+    _, predictions, summary = fit_baseline(
+        corpus.table, corpus.split, corpus.label_set, BaselineSpec()
+    )
     cost = {
-        "configuration": "tfidf+logreg",
-        "training units": len(split["train"]),
+        "configuration": BASELINE_ROW,
+        "training units": summary["training_units"],
         "epochs": 1,
         "best epoch": 1,
-        "train s": seconds,
-        "examples/s": len(split["train"]) / seconds,
-        "wall s (this run)": seconds,
+        "train s": summary["train_seconds"],
+        "examples/s": summary["examples_per_s"],
+        "wall s (this run)": summary["train_seconds"],
     }
-    return pd.concat(frames, ignore_index=True), cost
+    return predictions, cost
 
 
 def _predictions_path(name: str, quick: bool) -> Path:
@@ -265,7 +242,12 @@ def score_rows(name: str, predictions: pd.DataFrame, label_set, rules: list[Thre
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=["cls", "mean", "cls+win", "mean+win"])
+    parser.add_argument(
+        "--configs",
+        nargs="*",
+        default=["cls", "mean", "cls+win", "mean+win"],
+        help="configurations to train (none: only the baseline and --ensemble-with)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--epochs", type=int, default=3)
@@ -321,6 +303,11 @@ def main() -> None:
     corpus = load_hoc(args.quick)
     rules = [ThresholdRule(m, args.folds, args.min_gain) for m in args.threshold_methods]
     scores, costs, trained, cache = [], [], {}, {}
+    # the baseline first: its saved predictions can join this run's ensemble (--ensemble-with tfidf)
+    baseline, cost = tfidf_predictions(corpus)
+    save_predictions(baseline, BASELINE_NAME, args.quick)
+    costs.append(cost)
+    scores += score_rows(BASELINE_ROW, baseline, corpus.label_set, rules)
     for name in args.configs:
         configuration = parse_configuration(name, args)
         predictions, cost = train_configuration(corpus, configuration, args, cache)
@@ -337,9 +324,6 @@ def main() -> None:
         # the ensemble costs the training of all its members
         total = {k: sum(c[k] for c in costs) for k in ("train s", "wall s (this run)")}
         costs.append({"configuration": name, "epochs": args.epochs, **total})
-    predictions, cost = tfidf_predictions(corpus)
-    costs.append(cost)
-    scores += score_rows("tfidf+logreg", predictions, corpus.label_set, rules)
     table = pd.DataFrame(scores).merge(pd.DataFrame(costs), on="configuration", how="left")
     print(table.to_markdown(index=False, floatfmt=".4f"))
     OUT.mkdir(parents=True, exist_ok=True)

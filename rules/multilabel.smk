@@ -118,10 +118,36 @@ rule multilabel_train:
 declare_benchmarks("multilabel", rules.multilabel_train, get_multilabel_cell_wildcards)
 
 
+rule multilabel_baseline:
+    input:
+        table="results/multilabel/{dataset}/table.tsv",
+        split="results/multilabel/{dataset}/split.json",
+        labels="results/multilabel/{dataset}/labels.json",
+    output:
+        predictions="results/multilabel/{dataset}/runs/tfidf/predictions.tsv",
+        summary="results/multilabel/{dataset}/runs/tfidf/summary.json",
+        model="results/multilabel/{dataset}/runs/tfidf/model.joblib",
+    wildcard_constraints:
+        dataset=get_constraint([config["multilabel"]["dataset"]]),
+    params:
+        code=script_code("multilabel_baseline"),
+        baseline=config["multilabel"]["baseline"],
+    log:
+        "logs/multilabel/{dataset}/runs/tfidf.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/multilabel_baseline.py"
+
+
 rule multilabel_ensemble:
     input:
-        predictions=get_multilabel_ensemble_member_files(rules.multilabel_train.output.predictions),
-        summaries=get_multilabel_ensemble_member_files(rules.multilabel_train.output.summary),
+        predictions=get_multilabel_ensemble_member_files(
+            rules.multilabel_train.output.predictions, rules.multilabel_baseline.output.predictions
+        ),
+        summaries=get_multilabel_ensemble_member_files(
+            rules.multilabel_train.output.summary, rules.multilabel_baseline.output.summary
+        ),
         labels="results/multilabel/{dataset}/labels.json",
     output:
         predictions="results/multilabel/{dataset}/runs/ensemble/predictions.tsv",
@@ -169,6 +195,9 @@ rule multilabel_aggregate:
         ensemble_metrics=get_multilabel_ensemble_files(rules.multilabel_evaluate.output.metrics),
         ensemble_summary=get_multilabel_ensemble_files(rules.multilabel_ensemble.output.summary),
         ensemble_per_class=get_multilabel_ensemble_files(rules.multilabel_evaluate.output.per_class),
+        baseline_metrics=get_multilabel_baseline_files(rules.multilabel_evaluate.output.metrics),
+        baseline_summary=get_multilabel_baseline_files(rules.multilabel_baseline.output.summary),
+        baseline_per_class=get_multilabel_baseline_files(rules.multilabel_evaluate.output.per_class),
     output:
         **get_multilabel_report_outputs(),
     params:

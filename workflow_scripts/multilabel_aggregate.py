@@ -2,6 +2,7 @@
 
 from medlab.logs import configure_logging
 from medlab.multilabel.aggregate import CellFiles, SummaryPaths, aggregate
+from medlab.multilabel.ensemble import BASELINE_NAME
 
 configure_logging(snakemake.log[0])
 files = snakemake.input
@@ -30,5 +31,14 @@ aggregate(
         files.ensemble_per_class[0],
     )
     if snakemake.params.ensemble
+    else None,
+    baseline=CellFiles(
+        {"dataset": snakemake.params.cells[0]["dataset"], "baseline": BASELINE_NAME},
+        files.baseline_metrics[0],
+        files.baseline_summary[0],
+        None,
+        files.baseline_per_class[0],
+    )
+    if files.baseline_metrics
     else None,
 )

@@ -1,5 +1,6 @@
 # Experiment 4 (multi-label): input functions, output lists and the wildcard values of each rule's jobs.
 # Included by rules/multilabel.smk (Snakemake's lint keeps functions and rules in separate files).
+from medlab.multilabel.ensemble import BASELINE_NAME
 from medlab.registry import LOSSES
 
 
@@ -39,10 +40,21 @@ def get_multilabel_cell_wildcards():
     return [dict(w, cell=os.path.basename(os.path.dirname(run_directory.format(**w)))) for w in wildcards]
 
 
-def get_multilabel_ensemble_member_files(pattern):
-    """``pattern`` (a training rule output) for each grid cell named in multilabel.ensemble."""
+def get_multilabel_ensemble_member_files(pattern, baseline_pattern):
+    """``pattern`` (a training rule output) for each grid cell named in multilabel.ensemble,
+    then ``baseline_pattern`` (the baseline rule's) when the baseline is named too."""
     members = set(config["multilabel"]["ensemble"])
-    return format_paths(pattern, [w for w in get_multilabel_cell_wildcards() if w["cell"] in members])
+    files = format_paths(pattern, [w for w in get_multilabel_cell_wildcards() if w["cell"] in members])
+    if BASELINE_NAME in members:
+        files.append(baseline_pattern.format(dataset=config["multilabel"]["dataset"]))
+    return files
+
+
+def get_multilabel_baseline_files(pattern):
+    """``pattern`` filled in for the baseline's run directory; empty when it is disabled."""
+    if not config["multilabel"]["baseline"]["enabled"]:
+        return []
+    return [pattern.format(dataset=config["multilabel"]["dataset"], cell=BASELINE_NAME)]
 
 
 def get_multilabel_ensemble_files(pattern):

@@ -18,6 +18,7 @@ from snakemake.utils import update_config
 from medlab.attention.ranges import check_attention_ranges, model_shape
 from medlab.errors import ConfigError  # also imported from here by callers of load_config
 from medlab.gnn.spec import TrainSpec
+from medlab.multilabel.ensemble import BASELINE_NAME
 from medlab.rag.layout import rag_base_retrievers
 
 # Maps of named things that a preset replaces whole instead of extending: a preset naming its
@@ -221,11 +222,13 @@ def _check_multilabel(config: dict) -> None:
             f"between windows of {windows['length']} tokens; use at most {windows['length'] - 2}"
         )
     cells = multilabel_cell_names(settings["grid"])
+    members = cells + ([BASELINE_NAME] if settings["baseline"]["enabled"] else [])
     for index, name in enumerate(settings.get("ensemble", [])):
-        if name not in cells:
+        if name not in members:
             raise ConfigError(
                 f"config key multilabel.ensemble[{index}]: {name!r} is not a cell of "
-                f"multilabel.grid; the cells are {', '.join(cells)}"
+                f"multilabel.grid (nor {BASELINE_NAME!r} with multilabel.baseline.enabled); "
+                f"the cells are {', '.join(cells)}"
             )
 
 

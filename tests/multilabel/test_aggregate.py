@@ -1,6 +1,7 @@
 """The multi-label summary: two fake grid cells become grid rows, comparisons and figures."""
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -131,3 +132,27 @@ def test_per_class_rows_carry_their_cell_and_figures_are_written(summary):
     for figure in (summary.heatmaps, summary.loss_curves):
         with open(figure, "rb") as png:
             assert png.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_baseline_is_a_grid_row_left_out_of_the_comparisons(tmp_path):
+    base = {"dataset": "synthetic", "lr": 5e-5, "loss": "bce", "seed": 0, "batch_size": 8}
+    scores = {"at_0.5": 0.2, "per_class_thresholds": 0.5, "tuned_thresholds": 0.5}
+    cell = _write_cell(tmp_path / "bs8", base, {**scores, "global_threshold": 0.25}, 100.0)
+    baseline = _write_cell(
+        tmp_path / "tfidf",
+        {"dataset": "synthetic", "baseline": "tfidf"},
+        {**scores, "at_0.5": 0.4, "global_threshold": 0.3},
+        900.0,
+    )
+    names = ["grid", "thresholds", "batch_sizes", "losses", "per_class"]
+    paths = SummaryPaths(
+        **{name: str(tmp_path / f"{name}.tsv") for name in names},
+        heatmaps=str(tmp_path / "heatmaps.png"),
+        loss_curves=str(tmp_path / "loss_curves.png"),
+    )
+    aggregate([cell], paths, baseline=replace(baseline, steps=None))
+    grid = _read(paths.grid)
+    assert grid["baseline"].fillna("").tolist() == ["", "tfidf"]
+    assert grid["macro_f1@at_0.5"].tolist() == [0.2, 0.4]
+    assert _read(paths.batch_sizes)["cells"].tolist() == [1]
+    assert _read(paths.per_class)["baseline"].fillna("").tolist() == ["", "", "tfidf", "tfidf"]

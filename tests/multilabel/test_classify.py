@@ -1,5 +1,6 @@
 """``medlab classify`` on a tiny cell trained with the library functions the adapters use."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from transformers import AutoTokenizer
 
 from medlab import cli
 from medlab.io import read_json, write_json, write_tsv
+from medlab.multilabel.baseline import BaselineSpec, fit_baseline, save_baseline
 from medlab.multilabel.classify import classify_texts, load_run
 from medlab.multilabel.ensemble import average_predictions, ensemble_summary
 from medlab.multilabel.evaluate import evaluate_predictions
@@ -139,3 +141,29 @@ def test_an_unfinished_cell_is_named_with_its_target(runs, tmp_path, capsys):
     csv.write_text("id,body\n1,chest pain\n")
     assert cli.main(["classify", "--run", str(root / "c0"), str(csv), "--text-column", "text"]) == 2
     assert "no column 'text'; the columns are id, body" in capsys.readouterr().err
+
+
+def test_an_ensemble_with_the_baseline_averages_cell_and_baseline(runs, tmp_path):
+    notes, root, tables = runs
+    shutil.copytree(root / "c0", tmp_path / "c0")
+    split = {"train": list(range(28)), "val": list(range(28, 34)), "test": list(range(34, 40))}
+    model, baseline_table, summary = fit_baseline(notes, split, LABELS, BaselineSpec())
+    save_baseline(model, tmp_path / "tfidf" / "model.joblib")
+    write_json({**summary, "best_epoch": 1}, tmp_path / "tfidf" / "summary.json")
+    members = {"c0": tables["c0"], "tfidf": baseline_table}
+    mean = average_predictions(members, LABELS)
+    write_json(evaluate_predictions(mean, LABELS)[0], tmp_path / "ensemble" / "metrics.json")
+    write_json(
+        ensemble_summary([tmp_path / name / "summary.json" for name in members]),
+        tmp_path / "ensemble" / "summary.json",
+    )
+    cells, _ = load_run(tmp_path / "ensemble", torch.device("cpu"))
+    assert [c.name for c in cells] == ["c0", "tfidf"]
+    texts = pd.DataFrame({"data_row_1based": [1], "text": [notes["text"].iloc[36]]})
+    table = classify_texts(cells, np.full(len(LABELS), 0.5), texts, torch.device("cpu"))
+    expected = mean.set_index("id").loc[notes["id"].iloc[36]]
+    assert np.allclose(
+        [table[f"prob_{label}"].iloc[0] for label in LABELS],
+        [expected[f"prob_{label}"] for label in LABELS],
+        atol=1e-5,
+    )

@@ -22,13 +22,22 @@ def test_default_config_passes(config):
     check_config(config)
 
 
+def test_the_baseline_may_join_the_ensemble_only_when_enabled(config):
+    config["multilabel"]["ensemble"] = ["bs16_lr5e-05_bce_seed0", "tfidf"]
+    check_config(config)
+    config["multilabel"]["baseline"]["enabled"] = False
+    with pytest.raises(ConfigError, match=r"multilabel.ensemble\[1\]: 'tfidf' is not a cell"):
+        check_config(config)
+
+
 @pytest.mark.parametrize(
     "settings,expected",
     [
         (
             {"ensemble": ["bs16_lr5e-05_bce_seed0", "bs64_lr5e-05_bce_seed0"]},
             "config key multilabel.ensemble[1]: 'bs64_lr5e-05_bce_seed0' is not a cell of "
-            "multilabel.grid; the cells are bs16_lr5e-05_bce_seed0,",
+            "multilabel.grid (nor 'tfidf' with multilabel.baseline.enabled); the cells are "
+            "bs16_lr5e-05_bce_seed0,",
         ),
         (
             {"windows": {"enabled": True, "length": 64, "stride": 63, "pool": "max"}},

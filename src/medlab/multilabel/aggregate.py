@@ -70,7 +70,10 @@ def grid_row(cell: dict, metrics: dict, summary: dict) -> dict:
 
 
 def aggregate(
-    cells: list[CellFiles], outputs: SummaryPaths, ensemble: CellFiles | None = None
+    cells: list[CellFiles],
+    outputs: SummaryPaths,
+    ensemble: CellFiles | None = None,
+    baseline: CellFiles | None = None,
 ) -> None:
     """Read every cell's metrics, summary, step log and per-class table; write the grid,
     threshold, batch-size, loss and per-class tables, heatmaps and loss curves to ``outputs``.
@@ -78,6 +81,8 @@ def aggregate(
     ``ensemble`` (its ``cell`` holds ``dataset`` and ``ensemble``, the member names joined by
     '+'; no step log) adds the last row of the grid and its per-class rows; its batch size,
     learning rate, loss and seed are empty, so the per-setting comparisons leave it out.
+    ``baseline`` (its ``cell`` holds ``dataset`` and ``baseline``, the baseline's name) is
+    added the same way after it.
     """
     rows, steps, per_class = [], [], []
     for files in cells:
@@ -96,12 +101,14 @@ def aggregate(
         )
         per_class.append(pd.read_csv(files.per_class, sep="\t").assign(**cell))
     grid = pd.DataFrame(rows).sort_values(GRID_KEYS).reset_index(drop=True)
-    if ensemble is not None:
-        metrics, summary = read_json(ensemble.metrics), read_json(ensemble.summary)
+    for extra in (ensemble, baseline):
+        if extra is None:
+            continue
+        metrics, summary = read_json(extra.metrics), read_json(extra.summary)
         grid = pd.concat(
-            [grid, pd.DataFrame([grid_row(ensemble.cell, metrics, summary)])], ignore_index=True
+            [grid, pd.DataFrame([grid_row(extra.cell, metrics, summary)])], ignore_index=True
         )
-        per_class.append(pd.read_csv(ensemble.per_class, sep="\t").assign(**ensemble.cell))
+        per_class.append(pd.read_csv(extra.per_class, sep="\t").assign(**extra.cell))
     write_tsv(grid, outputs.grid, float_format="%.6g")
     grid = grid[grid["batch_size"].notna()]
     write_tsv(threshold_comparison(grid), outputs.thresholds, float_format="%.6g")

@@ -1,4 +1,4 @@
-"""A finished grid cell (or the ensemble of cells) applied to new texts.
+"""A finished grid cell, the TF-IDF baseline, or their ensemble applied to new texts.
 
 A cell's run directory holds ``model.pt`` (the fine-tuned weights and the card saying how
 to rebuild and feed the model) and ``metrics.json`` (the per-class thresholds tuned on
@@ -18,7 +18,8 @@ import torch
 from transformers import AutoTokenizer
 
 from medlab.io import read_json
-from medlab.multilabel.ensemble import ENSEMBLE_NAME
+from medlab.multilabel.baseline import BASELINE_MODEL_FILE, TfidfBaseline, load_baseline
+from medlab.multilabel.ensemble import BASELINE_NAME, ENSEMBLE_NAME
 from medlab.multilabel.tokenize import tokenize_table, torch_view
 from medlab.multilabel.train import load_classifier, predict_probabilities
 from medlab.multilabel.units import roll_up
@@ -44,6 +45,18 @@ class FinishedCell:
     card: dict
 
 
+@dataclass
+class FinishedBaseline:
+    """The fitted TF-IDF baseline of a run (an ensemble member); ``card`` holds its labels."""
+
+    name: str
+    model: TfidfBaseline
+
+    @property
+    def card(self) -> dict:
+        return {"label_set": self.model.label_set}
+
+
 def _require(run_dir: Path, names: tuple[str, ...]) -> None:
     for name in names:
         path = run_dir / name
@@ -63,6 +76,14 @@ def load_cell(run_dir: str | os.PathLike, device: torch.device) -> FinishedCell:
     return FinishedCell(run_dir.name, model.to(device).eval(), card)
 
 
+def load_member(run_dir: Path, device: torch.device) -> FinishedCell | FinishedBaseline:
+    """A grid cell's model, or the fitted baseline when ``run_dir`` is the baseline's."""
+    if run_dir.name == BASELINE_NAME:
+        _require(run_dir, (BASELINE_MODEL_FILE,))
+        return FinishedBaseline(run_dir.name, load_baseline(run_dir / BASELINE_MODEL_FILE))
+    return load_cell(run_dir, device)
+
+
 def load_run(run_dir: str | os.PathLike, device: torch.device):
     """(cells, thresholds) of a cell's run directory, or of the ensemble's (its members are
     the sibling run directories its summary names). ``thresholds`` (labels,) are those the
@@ -74,9 +95,9 @@ def load_run(run_dir: str | os.PathLike, device: torch.device):
     if run_dir.name == ENSEMBLE_NAME:
         _require(run_dir, (SUMMARY_FILE,))
         members = read_json(run_dir / SUMMARY_FILE)["members"]
-        cells = [load_cell(run_dir.parent / name, device) for name in members]
+        cells = [load_member(run_dir.parent / name, device) for name in members]
     else:
-        cells = [load_cell(run_dir, device)]
+        cells = [load_member(run_dir, device)]
     tuned = read_json(run_dir / METRICS_FILE)["thresholds"]
     by_label = tuned.get("tuned", tuned["per_class"])
     return cells, np.array([by_label[label] for label in cells[0].card["label_set"]])
@@ -108,8 +129,13 @@ def read_texts(path: str | os.PathLike, text_column: str | None = None) -> pd.Da
     return pd.DataFrame({ROW_COLUMN: range(1, len(texts) + 1), "text": texts})
 
 
-def cell_probabilities(cell: FinishedCell, texts: list[str], device: torch.device) -> np.ndarray:
-    """(texts, labels) probabilities of one cell, tokenized as the cell was trained."""
+def cell_probabilities(
+    cell: FinishedCell | FinishedBaseline, texts: list[str], device: torch.device
+) -> np.ndarray:
+    """(texts, labels) probabilities of one cell, tokenized as the cell was trained (the
+    baseline reads whole texts)."""
+    if isinstance(cell, FinishedBaseline):
+        return cell.model.predict_proba(texts)
     card, label_set = cell.card, cell.card["label_set"]
     ids = [str(i) for i in range(len(texts))]
     table = pd.DataFrame({"id": ids, "text": texts, "labels": [[] for _ in texts]})

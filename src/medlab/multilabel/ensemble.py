@@ -17,6 +17,8 @@ from medlab.io import read_json
 
 # the name of the ensemble's run directory and of its row in the grid table
 ENSEMBLE_NAME = "ensemble"
+# the TF-IDF baseline's run directory (medlab.multilabel.baseline), an ensemble member name
+BASELINE_NAME = "tfidf"
 
 
 def average_predictions(tables: dict[str, pd.DataFrame], label_set: list[str]) -> pd.DataFrame:
