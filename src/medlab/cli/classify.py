@@ -24,8 +24,10 @@ evaluation chose it: multilabel.thresholds). Texts are tokenized as in training 
 cell's max_length, or in its token windows).
 
 A cell is a run directory results/multilabel/<dataset>/runs/<cell> holding model.pt and
-metrics.json; the ensemble's directory, results/multilabel/<dataset>/runs/ensemble, averages
-the probabilities of the cells its summary.json names, with the ensemble's own thresholds.
+metrics.json; the TF-IDF baseline's is runs/tfidf (model.joblib, whole texts); the
+ensemble's directory, results/multilabel/<dataset>/runs/ensemble, averages the
+probabilities of the members its summary.json names (cells, and tfidf when
+multilabel.ensemble names it), with the ensemble's own thresholds.
 """
 
 EXAMPLE = """\
@@ -53,7 +55,7 @@ def register(subparsers) -> None:
         type=Path,
         required=True,
         metavar="RUN_DIR",
-        help="a finished run directory, results/multilabel/<dataset>/runs/<cell> (or .../ensemble)",
+        help="a finished run directory, results/multilabel/<dataset>/runs/<cell> (or .../tfidf, .../ensemble)",
     )
     parser.add_argument(
         "--text-column",
