@@ -6,7 +6,13 @@ from conftest import ROOT
 from medlab.config import load_config
 from medlab.report.render import render_report
 from medlab.report.runinfo import describe_models, models_in_config
-from medlab.report.sections import _comparison_blocks, epochs_caption, label_balance
+from medlab.report.sections import (
+    _cell_settings_as_text,
+    _comparison_blocks,
+    _grid_row_kind,
+    epochs_caption,
+    label_balance,
+)
 from medlab.report.tables import html_table
 
 
@@ -98,3 +104,21 @@ def test_run_header_lists_models_with_origin_and_parameters(tmp_path):
     render_report(tmp_path / "index.html", "t", header, [], [])
     page = (tmp_path / "index.html").read_text()
     assert "<h3>Models</h3>" in page and "cross-encoder/ms-marco-MiniLM-L-6-v2" in page
+
+
+def test_grid_rows_name_their_kind_and_show_missing_settings_as_dashes():
+    grid = pd.DataFrame(
+        {
+            "batch_size": [16.0, float("nan"), float("nan")],
+            "lr": [5e-5, float("nan"), float("nan")],
+            "loss": ["bce", float("nan"), float("nan")],
+            "seed": [0.0, float("nan"), float("nan")],
+            "ensemble": [float("nan"), "bs16_lr5e-05_bce_seed0+tfidf", float("nan")],
+            "baseline": [float("nan"), float("nan"), "tfidf"],
+        }
+    )
+    kinds = [_grid_row_kind(row) for row in grid.to_dict("records")]
+    assert kinds == ["fine-tuned", "ensemble", "TF-IDF baseline"]
+    settings = _cell_settings_as_text(grid)
+    assert settings["batch_size"] == ["16", "—", "—"] and settings["lr"] == ["5e-05", "—", "—"]
+    assert settings["loss"] == ["bce", "—", "—"] and settings["seed"] == ["0", "—", "—"]

@@ -381,6 +381,21 @@ def _grid_row_kind(row: dict) -> str:
     return "fine-tuned"
 
 
+def _cell_settings_as_text(grid: pd.DataFrame) -> dict[str, list[str]]:
+    """batch_size, lr, loss and seed as text, "—" where a row has none (ensemble, baseline):
+    a missing setting is not a metric that could not be computed."""
+
+    def text(value, form: str) -> str:
+        return "—" if pd.isna(value) else form.format(value)
+
+    return {
+        "batch_size": [text(v, "{:.0f}") for v in grid["batch_size"]],
+        "lr": [text(v, "{:g}") for v in grid["lr"]],
+        "loss": [text(v, "{}") for v in grid["loss"]],
+        "seed": [text(v, "{:.0f}") for v in grid["seed"]],
+    }
+
+
 def multilabel_section(files: dict, unit: str = "document") -> dict:
     """Experiment 4 from the multi-label summary files; ``unit`` is what each training example was."""
     grid, thresholds, batch_sizes, losses, per_class, prevalence, dropped = _read_tables(
@@ -405,7 +420,7 @@ def multilabel_section(files: dict, unit: str = "document") -> dict:
             "labels_excluded",
             "examples_per_s",
         ]
-    ]
+    ].assign(**_cell_settings_as_text(grid))
     # the ensemble and baseline rows (no batch size) are reported on their own lines below
     cells = grid[grid["batch_size"].notna()]
     best = cells.loc[cells["macro_f1@at_0.5"].idxmax()]
