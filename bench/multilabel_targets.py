@@ -11,8 +11,10 @@ side with TF-IDF + logistic regression, with the training cost of each configura
 A configuration is ``<pooling>`` or ``<pooling>+win`` (token windows of --window-length
 tokens, --window-stride apart, logits pooled by --window-pool; without windows, texts are cut
 to --max-length). Each is trained once and evaluated with every threshold method; --ensemble
-adds the mean of all trained configurations' probabilities; TF-IDF + logistic regression is
-always measured. Training is resumable: each configuration keeps a per-epoch checkpoint in
+adds the mean of all trained configurations' probabilities (and of --ensemble-with saved
+ones). TF-IDF + logistic regression is always measured first and saved as ``tfidf``, so
+``--ensemble-with tfidf`` averages it in; ``--configs`` with no name only ensembles saved
+predictions. Training is resumable: each configuration keeps a per-epoch checkpoint in
 bench/out/checkpoints/ and picks it up when the options, seed and data are the same, so a
 long run can span interruptions. --quick runs a tiny check (a few dozen abstracts, 32
 tokens, one epoch) in about two minutes on one CPU thread.
@@ -280,7 +282,8 @@ def parse_arguments():
         default=[],
         metavar="NAME",
         help="with --ensemble, also average the saved predictions of earlier runs "
-        "(bench/out/predictions/NAME.tsv, e.g. mean_sentence from --configs mean --tag sentence)",
+        "(bench/out/predictions/NAME.tsv, e.g. mean_sentence from --configs mean --tag sentence, "
+        "or tfidf: the TF-IDF baseline, saved before any configuration trains)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="training seed (the split stays seed 0)"
