@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from medlab.io import atomic_path
-from medlab.multilabel.data import label_matrix
+from medlab.multilabel.data import label_matrix, prediction_frame
 
 # the fitted baseline in its run directory (medlab.multilabel.ensemble.BASELINE_NAME)
 BASELINE_MODEL_FILE = "model.joblib"
@@ -89,15 +89,16 @@ def fit_baseline(
         table["text"].iloc[split["train"]].tolist(), truth[split["train"]]
     )
     seconds = time.perf_counter() - started
-    frames = []
-    for part in ("val", "test"):
-        rows = split[part]
-        probabilities = model.predict_proba(table["text"].iloc[rows].tolist())
-        frame = pd.DataFrame({"id": table["id"].iloc[rows].tolist(), "split": part})
-        for j, label in enumerate(label_set):
-            frame[f"true_{label}"] = truth[rows, j].astype(int)
-            frame[f"prob_{label}"] = probabilities[:, j]
-        frames.append(frame)
+    frames = [
+        prediction_frame(
+            table["id"].iloc[split[part]].tolist(),
+            part,
+            truth[split[part]],
+            model.predict_proba(table["text"].iloc[split[part]].tolist()),
+            label_set,
+        )
+        for part in ("val", "test")
+    ]
     summary = {
         "best_epoch": 1,
         "epochs_trained": 1,

@@ -67,6 +67,19 @@ def clean_table(
     )
 
 
+def prediction_frame(
+    ids: list[str], part: str, truth: np.ndarray, probabilities: np.ndarray, label_set: list[str]
+) -> pd.DataFrame:
+    """The rows of a prediction table for one split part: id, split, then true_<label> and
+    prob_<label> per label (``truth``, ``probabilities``: (documents, labels)). Grid cells, the
+    baseline and the ensemble all write this layout, so they are evaluated alike."""
+    frame = pd.DataFrame({"id": ids, "split": part})
+    for j, label in enumerate(label_set):
+        frame[f"true_{label}"] = truth[:, j].astype(int)
+        frame[f"prob_{label}"] = probabilities[:, j]
+    return frame
+
+
 def label_matrix(table: pd.DataFrame, label_set: list[str]) -> np.ndarray:
     """(rows, labels) 0/1 int64 matrix in ``label_set`` order.
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from medlab.io import write_json, write_tsv
-from medlab.multilabel.data import label_matrix
+from medlab.multilabel.data import label_matrix, prediction_frame
 from medlab.multilabel.tokenize import torch_view
 from medlab.multilabel.train import (
     FineTuneSpec,
@@ -137,14 +137,16 @@ def train_on_parts(
 
 def prediction_table(model, parts: dict[str, SplitPart], device) -> pd.DataFrame:
     """id, split, true_<label>, prob_<label> per validation and test document."""
-    frames = []
-    for part in ("val", "test"):
-        probabilities = parts[part].predict(model, device)
-        frame = pd.DataFrame({"id": parts[part].documents, "split": part})
-        for j, label in enumerate(parts[part].label_set):
-            frame[f"true_{label}"] = parts[part].truth[:, j].astype(int)
-            frame[f"prob_{label}"] = probabilities[:, j]
-        frames.append(frame)
+    frames = [
+        prediction_frame(
+            parts[part].documents,
+            part,
+            parts[part].truth,
+            parts[part].predict(model, device),
+            parts[part].label_set,
+        )
+        for part in ("val", "test")
+    ]
     return pd.concat(frames, ignore_index=True)
 
 

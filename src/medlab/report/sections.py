@@ -457,7 +457,7 @@ def multilabel_section(files: dict, unit: str = "document") -> dict:
         ),
     ]
     for row in grid[grid["batch_size"].isna()].to_dict("records"):
-        if isinstance(row.get("baseline"), str):
+        if row["run"] == "TF-IDF baseline":
             findings.append(
                 f"Baseline, TF-IDF + logistic regression on whole documents: micro-F1 "
                 f"{row['micro_f1@at_0.5']:.3f}, macro-F1 {row['macro_f1@at_0.5']:.3f} at 0.5; with "
