@@ -43,7 +43,7 @@ from medlab.rag.evaluate import confidence_auroc, platt_calibrate
 from medlab.rag.fusion import reciprocal_rank_fusion, tune_fusion_weight, weighted_score_fusion
 from medlab.rag.passages import gold_passages, prepare_corpus
 from medlab.rag.retrieval import BM25S, DenseFaiss, RankBM25, load_sentence_encoder
-from medlab.rag.synthetic import synthesize
+from medlab.rag.synthetic import KINDS, synthesize
 from medlab.rag.training import (
     ReaderTrainingSpec,
     RetrieverTrainingSpec,
@@ -153,6 +153,13 @@ def main() -> None:
     parser.add_argument("--synthetic-max", type=int, default=2000)
     parser.add_argument("--synthetic-epochs", type=int, default=1)
     parser.add_argument(
+        "--synthetic-kinds",
+        nargs="+",
+        choices=list(KINDS),
+        default=list(KINDS),
+        help="answer kinds of the synthetic questions (another choice is named in the output file)",
+    )
+    parser.add_argument(
         "--synthetic-curve",
         type=int,
         nargs="*",
@@ -192,7 +199,12 @@ def main() -> None:
         args.corpus,
     )
     synthetic, _ = synthesize(
-        passages, train_documents, args.synthetic_per_passage, args.synthetic_max, seed=0
+        passages,
+        train_documents,
+        args.synthetic_per_passage,
+        args.synthetic_max,
+        seed=0,
+        kinds=args.synthetic_kinds,
     )
     texts = [p.text for p in passages]
     # rankings cover the test questions, then the dev ones (for Platt scaling on dev)
@@ -207,7 +219,8 @@ def main() -> None:
         f"tokens, CPU {args.threads} thread(s), retriever epochs {args.retriever_epochs}"
         f"{' (+ synthetic pairs)' if args.retriever_synthetic else ''}, reader epochs "
         f"{args.reader_epochs}, {len(synthetic)} synthetic questions ({args.synthetic_per_passage} "
-        f"per passage, at most {args.synthetic_max}), synthetic epochs {args.synthetic_epochs}"
+        f"per passage, at most {args.synthetic_max}, kinds {', '.join(args.synthetic_kinds)}), "
+        f"synthetic epochs {args.synthetic_epochs}"
     )
     hybrid = None
     if "retrieval" in args.parts:
@@ -503,7 +516,14 @@ def synthetic_part(
         return reader, epochs, seconds
 
     def questions(size: int):
-        return synthesize(passages, train_documents, args.synthetic_per_passage, size, seed=0)[0]
+        return synthesize(
+            passages,
+            train_documents,
+            args.synthetic_per_passage,
+            size,
+            seed=0,
+            kinds=args.synthetic_kinds,
+        )[0]
 
     synthetic = questions(args.synthetic_max)
     rows = []
@@ -511,6 +531,7 @@ def synthetic_part(
         ("slice_" if args.corpus == "slice" else "")
         + "synthetic"
         + ("" if args.settings == list(SYNTHETIC_SETTINGS) else "_" + "_".join(args.settings))
+        + ("" if args.synthetic_kinds == list(KINDS) else "_" + "_".join(args.synthetic_kinds))
     )
     for key in args.settings:
         setting, uses_synthetic, uses_gold = SYNTHETIC_SETTINGS[key]

@@ -228,7 +228,7 @@ rule rag_read:
     params:
         code=script_code("rag_read"),
         model=lambda wc: rag_layout.reader_model(config["rag"], wc.corpus, wc.reader),
-        options=rag_layout.reader_options(config["rag"]),
+        options=lambda wc: rag_layout.read_options(config["rag"], wc.reader),
         methods=config["rag"]["read_methods"],
         top_k=config["rag"]["top_k"],
         adaptive=config["rag"]["adaptive"],

@@ -133,6 +133,24 @@ def test_json_output_has_every_field(results, capsys):
     assert passages[answer["passage_rank"] - 1]["passage_id"] == answer["passage_id"]
 
 
+def test_the_extractive_answer_lies_in_the_sentence_readers_sentence_unless_unguided(
+    results, capsys
+):
+    def answer(*argv):
+        code, out, err = ask(
+            capsys, "--results", str(results), "--method", "bm25", "--json", *argv, QUESTION
+        )
+        assert code == 0, err
+        return json.loads(out)["answer"]
+
+    sentence = answer("--reader", "sentence")
+    guided = answer("--reader", "extractive")
+    assert guided["passage_id"] == sentence["passage_id"]
+    assert guided["text"] in sentence["text"] and guided["confidence"] <= sentence["confidence"]
+    unguided = answer("--reader", "extractive", "--no-sentence-guide")
+    assert unguided["text"] and unguided["text"] in unguided["passage"]
+
+
 @pytest.mark.parametrize(
     ("removed", "argv", "target"),
     [

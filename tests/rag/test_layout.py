@@ -50,3 +50,15 @@ def test_report_inputs_name_every_summary_file(rag):
     assert {f"rag_{key}" for key in layout.SUMMARY_FILES} <= set(inputs)
     assert inputs["rag_stats"] == "results/rag/covid_qa_slice/stats.json"
     assert {"rag_reader_epochs", "rag_retriever_epochs"} <= set(inputs)
+
+
+def test_the_sentence_guide_reaches_the_extractive_reading_only(rag):
+    """The guide is a reading option: the extractive read job gets its bi-encoder, training
+    does not see it (turning it on re-reads, it does not re-train)."""
+    assert rag["reader"]["sentence_guide"] is True
+    assert layout.read_options(rag, "extractive")["sentence_guide"] == rag["encoder"]
+    assert "sentence_guide" not in layout.read_options(rag, "sentence")
+    assert "sentence_guide" not in layout.reader_options(rag)
+    unguided = copy.deepcopy(rag)
+    unguided["reader"]["sentence_guide"] = False
+    assert layout.read_options(unguided, "extractive")["sentence_guide"] is None

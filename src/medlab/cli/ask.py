@@ -17,9 +17,14 @@ Answer a question from what a finished run of experiment 3 wrote under
 index/dense_<base|finetuned>_*.faiss, with the fine-tuned encoder retriever/model) and the
 fine-tuned extractive reader (reader/model). The question is ranked with one retrieval
 method, the best --top-k passages are read, and the command prints the answer, the
-reader's confidence (the extractive reader's softmax over candidate spans, the sentence
-reader's cosine similarity; neither is calibrated here), the passage and document it came
-from, then the passages behind it (rank, retrieval score, document id, start of the text).
+reader's confidence, the passage and document it came from, then the passages behind it
+(rank, retrieval score, document id, start of the text).
+
+The extractive reader reads its span from the retrieved sentence most similar to the
+question (the default preset's rag.reader.sentence_guide; --no-sentence-guide reads every
+retrieved passage). Confidence: the sentence's cosine similarity times the span's softmax
+within it (unguided: the span's softmax over the candidate spans of every passage; the
+sentence reader: the cosine similarity). None of them is calibrated here.
 
 A missing file ends the command with exit code 2 and one line naming the file and the
 snakemake command that builds it.
@@ -78,6 +83,13 @@ def register(subparsers) -> None:
         help="the encoder of the base dense index and the sentence reader, as rag.encoder "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-sentence-guide",
+        dest="sentence_guide",
+        action="store_false",
+        help="extractive reader: choose the span among every retrieved passage instead of "
+        "inside the sentence the sentence reader picks (rag.reader.sentence_guide: false)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(handler=run_ask, input_errors=(AskInputError,))
 
@@ -92,6 +104,7 @@ def run_ask(arguments: argparse.Namespace) -> int:
         reader=arguments.reader,
         top_k=arguments.top_k,
         encoder=arguments.encoder,
+        sentence_guide=arguments.sentence_guide,
         device=select_device(1, "auto"),
     )
     if arguments.json:

@@ -243,9 +243,13 @@ def ask(
     reader: str = "extractive",
     top_k: int = 5,
     encoder: str = DEFAULT_ENCODER,
+    sentence_guide: bool = True,
     device="cpu",
 ) -> AskResult:
     """Answer ``question`` from the finished run of ``corpus`` under ``results``.
+
+    ``sentence_guide``: the extractive reader reads its span from the sentence ``encoder``
+    finds most similar to the question (as rag.reader.sentence_guide).
 
     Raises:
         AskInputError: for an unknown corpus, method or reader, top_k below 1, or a missing
@@ -265,6 +269,14 @@ def ask(
         load_retrievers(index_files, encoder),
         method,
         hybrid_settings(run, method),
-        load_reader(reader, model, device, {"batch_size": 32}),
+        load_reader(
+            reader,
+            model,
+            device,
+            {
+                "batch_size": 32,
+                "sentence_guide": encoder if sentence_guide and reader == "extractive" else None,
+            },
+        ),
         top_k,
     )

@@ -6,12 +6,19 @@ each window are collected, and the answer is the best span over all retrieved pa
 Span candidates are cached per (question, passage), so reading the top 10 after the top 5
 costs only the five new passages; the question is cached as the tokenizer normalises it, so
 with an uncased model a lowercased query variant costs nothing more.
+
+With a sentence guide (a :class:`~medlab.rag.readers.SentenceReader`), reading is a cascade:
+the guide picks the retrieved sentence most similar to the question, and the span head
+chooses the answer inside that sentence only (sentence selection before span extraction, as
+in Min et al., 2018). A span head fine-tuned on a few hundred questions ranks spans within
+a passage far better than it ranks passages against each other; the bi-encoder does the
+latter.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -31,12 +38,35 @@ class Span:
     end: int
 
 
+@dataclass(frozen=True)
+class Window:
+    """One tokenized window of a (question, passage) pair, kept for guided decoding.
+
+    start_logits, end_logits: (tokens,); offsets: (tokens, 2) character span of each token in
+    the passage; context: (tokens,) bool, True for the passage's tokens.
+    """
+
+    start_logits: np.ndarray
+    end_logits: np.ndarray
+    offsets: np.ndarray
+    context: np.ndarray
+
+    def within(self, start: int, end: int) -> np.ndarray:
+        """(tokens,) bool: context tokens lying inside characters [start, end) of the passage."""
+        return self.context & (self.offsets[:, 0] >= start) & (self.offsets[:, 1] <= end)
+
+
 class ExtractiveReader:
     """Start/end span decoding over several passages.
 
     confidence = softmax of the chosen span's logit over the candidate spans (the
-    ``candidates_per_window`` best of each window) of every retrieved passage (and, with ``allow_no_answer``, each window's [CLS] "no answer" score),
-    so confidence reflects competition between passages, not one window in isolation.
+    ``candidates_per_window`` best of each window) of every retrieved passage (and, with
+    ``allow_no_answer``, each window's [CLS] "no answer" score), so confidence reflects
+    competition between passages, not one window in isolation.
+
+    With a ``sentence_guide`` the candidates are the spans inside the guide's sentence, and
+    confidence = the guide's score (clipped cosine similarity) x that softmax: the sentence
+    must be the right one, and the span the right one within it.
     """
 
     def __init__(
@@ -50,15 +80,24 @@ class ExtractiveReader:
         batch_size: int = 16,
         candidates_per_window: int = 20,
         allow_no_answer: bool = False,
+        sentence_guide=None,
     ):
         self.model, self.tokenizer, self.device = model.to(device).eval(), tokenizer, device
         self.max_length, self.stride, self.max_answer_tokens = max_length, stride, max_answer_tokens
         self.batch_size, self.candidates_per_window = batch_size, candidates_per_window
         self.allow_no_answer = allow_no_answer
+        self.sentence_guide = sentence_guide
         self._cache: dict[tuple[str, int], list[Span]] = {}
+        # raw windows per cache key, kept only when guided (their logits over every token)
+        self._windows: dict[tuple[str, int], list[Window]] = {}
         # uncased BERT tokenizers lowercase and strip accents before tokenizing; None: no normaliser
         backend = getattr(tokenizer, "backend_tokenizer", None)
         self._normalizer = backend.normalizer if backend is not None else None
+
+    def clear_cache(self) -> None:
+        """Forget every cached reading (after the weights change)."""
+        self._cache.clear()
+        self._windows.clear()
 
     @classmethod
     def from_pretrained(cls, model_name: str, device: torch.device, **options) -> ExtractiveReader:
@@ -66,6 +105,7 @@ class ExtractiveReader:
 
         A model without a trained QA head (e.g. the packaged sentence encoder) gets a freshly
         initialised head; transformers logs that, and such a reader must be fine-tuned first.
+        ``options`` are the constructor's, ``sentence_guide`` included.
         """
         tokenizer = load_pretrained(AutoTokenizer, model_name)
         return cls(
@@ -148,21 +188,66 @@ class ExtractiveReader:
             )
             for key in batch_keys:
                 self._cache[key] = []
+                if self.sentence_guide is not None:
+                    self._windows[key] = []
             for window, pair_index in enumerate(mapping):
-                self._cache[batch_keys[pair_index]] += self._decode_window(
+                key = batch_keys[pair_index]
+                self._cache[key] += self._decode_window(
                     start_logits[window],
                     end_logits[window],
                     offsets[window],
                     context_masks[window],
                     batch[pair_index][1],
                 )
+                if self.sentence_guide is not None:
+                    self._windows[key].append(
+                        Window(
+                            start_logits[window],
+                            end_logits[window],
+                            np.asarray(offsets[window], dtype=np.int64),
+                            context_masks[window],
+                        )
+                    )
 
     def read(self, question: str, passages: list[int], passage_texts: list[str]) -> Answer:
-        """The best span over ``passages`` (indices into ``passage_texts``); NO_ANSWER for none."""
+        """The best span over ``passages`` (indices into ``passage_texts``); NO_ANSWER for none.
+
+        Guided: the best span inside the guide's sentence (see the class docstring).
+        """
         if not passages:
             return NO_ANSWER
+        if self.sentence_guide is not None:
+            return self._read_guided(question, passages, passage_texts)
         self.prefetch([(question, p) for p in passages], passage_texts)
         spans = [span for p in passages for span in self._cache[self._cache_key(question, p)]]
+        return self._best(spans, passage_texts)
+
+    def _read_guided(self, question: str, passages: list[int], passage_texts: list[str]) -> Answer:
+        sentence = self.sentence_guide.read(question, passages, passage_texts)
+        if sentence.passage < 0:
+            return sentence
+        self.prefetch([(question, sentence.passage)], passage_texts)
+        spans = [
+            span
+            for window in self._windows[self._cache_key(question, sentence.passage)]
+            for span in self._decode_window(
+                window.start_logits,
+                window.end_logits,
+                window.offsets,
+                window.within(sentence.start, sentence.end),
+                sentence.passage,
+            )
+        ]
+        answer = self._best(spans, passage_texts)
+        if answer.passage < 0 and not spans:
+            # no window holds a token of the sentence whole (it straddles two windows' edges):
+            # the sentence itself is the answer
+            return sentence
+        return replace(answer, score=sentence.score * answer.score)
+
+    @staticmethod
+    def _best(spans: list[Span], passage_texts: list[str]) -> Answer:
+        """The highest-logit span, scored by its softmax over ``spans``; NO_ANSWER for none."""
         if not spans:
             return NO_ANSWER
         logits = np.array([span.logit for span in spans])

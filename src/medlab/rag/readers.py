@@ -92,11 +92,17 @@ def load_sentence_reader(model_name: str, device, options: dict) -> SentenceRead
 
 
 def load_extractive_reader(model_name: str, device, options: dict):
-    """The extractive span reader from ``model_name`` (options: rag.reader decoding options)."""
+    """The extractive span reader from ``model_name`` (options: rag.reader decoding options;
+    ``sentence_guide``, when given and not None, names the bi-encoder of a sentence reader
+    that picks the sentence the span is read from)."""
     # torch and transformers take seconds to import, and the workflow imports READERS while
     # parsing its rules: the extractive module is loaded only when this reader is built
     from medlab.rag.extractive import ExtractiveReader
 
+    options = dict(options)
+    guide = options.pop("sentence_guide", None)
+    if guide is not None:
+        options["sentence_guide"] = load_sentence_reader(guide, device, options)
     return ExtractiveReader.from_pretrained(model_name, device, **options)
 
 

@@ -230,7 +230,7 @@ def train_reader(
             first_epoch=len(rows) + 1,
         )
     best.restore(reader.model)
-    reader._cache.clear()
+    reader.clear_cache()
     return reader, pd.DataFrame(rows)
 
 
@@ -355,7 +355,7 @@ def _train_stage(
             losses.append(loss.item())
         seconds = time.perf_counter() - began
         reader.model.eval()
-        reader._cache.clear()
+        reader.clear_cache()
         dev_scores = evaluate_reader_on_gold(reader, dev, passages)
         rows.append(
             {

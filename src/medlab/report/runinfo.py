@@ -112,11 +112,19 @@ def models_in_config(config: dict) -> list[dict]:
         if dense or "sentence" in rag["readers"]:
             models.append({"experiment": "rag", "role": "bi-encoder", "model": rag["encoder"]})
         if "extractive" in rag["readers"]:
-            tuned = " (fine-tuned here)" if rag["reader"]["fine_tune"] else ""
+            notes = [
+                *(["fine-tuned here"] if rag["reader"]["fine_tune"] else []),
+                *(
+                    ["span read inside the bi-encoder's sentence"]
+                    if rag["reader"]["sentence_guide"]
+                    else []
+                ),
+            ]
+            role = "extractive reader" + (f" ({'; '.join(notes)})" if notes else "")
             models.append(
                 {
                     "experiment": "rag",
-                    "role": f"extractive reader{tuned}",
+                    "role": role,
                     "model": rag["reader"]["model"],
                 }
             )
