@@ -19,7 +19,10 @@
 
 Prints a table and writes bench/out/rag_<part>.md (and .tsv) per part (the synthetic part
 after every reader it trains; with --settings, rag_synthetic_<settings>.md): retrieval
-(recall, fusion, fine-tuned retriever, latencies), reader and synthetic. COVID-QA comes
+(recall, fusion, fine-tuned retriever, latencies), reader and synthetic. Each reader of
+the synthetic part is also scored sentence-guided (rag.reader.sentence_guide) and saved to
+bench/out/readers/<part>_<setting>/, so other decodings can be measured without training
+it again. COVID-QA comes
 from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks that everything runs
 (a few documents and questions, tiny budgets); its numbers mean nothing.
 """
@@ -42,12 +45,14 @@ from medlab.rag.corpus import load_jsonl, load_squad
 from medlab.rag.evaluate import confidence_auroc, platt_calibrate
 from medlab.rag.fusion import reciprocal_rank_fusion, tune_fusion_weight, weighted_score_fusion
 from medlab.rag.passages import gold_passages, prepare_corpus
+from medlab.rag.readers import load_sentence_reader
 from medlab.rag.retrieval import BM25S, DenseFaiss, RankBM25, load_sentence_encoder
 from medlab.rag.synthetic import KINDS, synthesize
 from medlab.rag.training import (
     ReaderTrainingSpec,
     RetrieverTrainingSpec,
     retriever_pairs,
+    save_reader,
     train_reader,
     train_retriever,
 )
@@ -452,6 +457,27 @@ def score_reader(reader, split, passages, hybrid_name: str, hybrid) -> dict[str,
     }
 
 
+def guided_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, device):
+    """The same reader scored again with rag.reader.sentence_guide: the span read inside the
+    retrieved sentence the packaged bi-encoder finds most similar to the question."""
+    reader.sentence_guide = load_sentence_reader(ENCODER, device, {"batch_size": 32})
+    reader.clear_cache()
+    try:
+        gold, end_to_end = score_reader(reader, split, passages, hybrid_name, hybrid).values()
+    finally:
+        reader.sentence_guide = None
+        reader.clear_cache()
+    return [
+        {
+            "target": f"reader, {setting}, sentence-guided",
+            "metric": f"test EM / F1 gold passage; EM / F1 {hybrid_name} top-5",
+            "value": f"{gold['em']:.3f} / {gold['f1']:.3f}; {end_to_end['em']:.3f} / "
+            f"{end_to_end['f1']:.3f} (n={gold['n']})",
+        },
+        *confidence_rows(f"{setting}, sentence-guided, end to end", end_to_end),
+    ]
+
+
 def confidence_rows(setting: str, scores: dict) -> list[dict]:
     """Rows for the confidence targets of an end-to-end score from :func:`score_reader`."""
     return [
@@ -550,6 +576,8 @@ def synthetic_part(
             }
         )
         rows += confidence_rows(f"{setting}, end to end", end_to_end)
+        rows += guided_rows(reader, setting, split, passages, hybrid_name, hybrid, device)
+        save_reader(reader, OUT / "readers" / f"{part_name}_{key}")
         save(part_name, rows, settings)  # after every reader: a long run keeps what it measured
     for size in args.synthetic_curve:
         subset = questions(size)
