@@ -22,9 +22,9 @@ after every reader it trains; with --settings, rag_synthetic_<settings>.md): ret
 (recall, fusion, fine-tuned retriever, latencies), reader and synthetic. Each reader of
 the synthetic part is also scored sentence-guided (rag.reader.sentence_guide) and saved to
 bench/out/readers/<part>_<setting>/, so other decodings can be measured without training
-it again. COVID-QA comes
-from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks that everything runs
-(a few documents and questions, tiny budgets); its numbers mean nothing.
+it again. COVID-QA comes from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks
+that everything runs (a few documents and questions, tiny budgets); its numbers mean
+nothing, and its files end in ``_quick``.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def main() -> None:
         rows, hybrid_name, hybrid = retrieval_part(
             passages, split, synthetic if args.retriever_synthetic else [], args, device
         )
-        save("retrieval", rows, settings)
+        save(f"retrieval{quick_suffix(args)}", rows, settings)
     if {"reader", "synthetic"} & set(args.parts) and hybrid is None:
         # without the retrieval part: the RRF of BM25 and the off-the-shelf dense ranking
         bm25, dense = (
@@ -244,11 +244,20 @@ def main() -> None:
             by_split([reciprocal_rank_fusion([b, d], 50) for b, d in zip(bm25, dense)], split),
         )
     if "reader" in args.parts:
-        save("reader", reader_part(passages, split, hybrid_name, hybrid, args, device), settings)
+        save(
+            f"reader{quick_suffix(args)}",
+            reader_part(passages, split, hybrid_name, hybrid, args, device),
+            settings,
+        )
     if "synthetic" in args.parts:
         synthetic_part(
             passages, split, train_documents, hybrid_name, hybrid, args, device, settings
         )
+
+
+def quick_suffix(args) -> str:
+    """``_quick`` for a --quick check, so it never overwrites a full run's files."""
+    return "_quick" if args.quick else ""
 
 
 def save(part: str, rows: list[dict], settings: str) -> None:
@@ -558,6 +567,7 @@ def synthetic_part(
         + "synthetic"
         + ("" if args.settings == list(SYNTHETIC_SETTINGS) else "_" + "_".join(args.settings))
         + ("" if args.synthetic_kinds == list(KINDS) else "_" + "_".join(args.synthetic_kinds))
+        + quick_suffix(args)
     )
     for key in args.settings:
         setting, uses_synthetic, uses_gold = SYNTHETIC_SETTINGS[key]
