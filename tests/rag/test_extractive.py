@@ -105,3 +105,21 @@ def test_a_guided_reader_answers_inside_the_sentence_the_sentence_reader_picks()
     assert answer.text == texts[answer.passage][answer.start : answer.end]
     assert 0 < answer.score <= sentence.score
     assert reader.read(question, [], texts) == NO_ANSWER
+
+
+def test_a_guide_set_after_plain_reading_gets_the_windows_it_needs(packaged_reader):
+    """Pairs read plainly keep no raw windows; guided reading computes them then."""
+    texts = [p.text for p in sample_passages()]
+    question = "What does aspirin reduce?"
+    packaged_reader.read(question, [0, 1], texts)
+    guide = load_sentence_reader(
+        "packaged:all-MiniLM-L6-v2", torch.device("cpu"), {"batch_size": 8}
+    )
+    packaged_reader.sentence_guide = guide
+    try:
+        answer = packaged_reader.read(question, [0, 1], texts)
+    finally:
+        packaged_reader.sentence_guide = None
+    sentence = guide.read(question, [0, 1], texts)
+    assert answer.passage == sentence.passage
+    assert sentence.start <= answer.start < answer.end <= sentence.end

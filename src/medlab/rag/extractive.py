@@ -168,7 +168,9 @@ class ExtractiveReader:
         todo: dict[tuple[str, int], tuple[str, int]] = {}  # cache key -> one pair with that key
         for pair in pairs:
             key = self._cache_key(*pair)
-            if key not in self._cache:
+            # guided reading needs the raw windows too (a pair read before the guide was set has none)
+            guided_without_windows = self.sentence_guide is not None and key not in self._windows
+            if key not in self._cache or guided_without_windows:
                 todo.setdefault(key, pair)
         # batches in the pairs' sorted order, as before questions were normalised
         keys = sorted(todo, key=todo.get)
