@@ -240,11 +240,9 @@ class ExtractiveReader:
                 sentence.passage,
             )
         ]
-        answer = self._best(spans, passage_texts)
-        if answer.passage < 0 and not spans:
-            # no window holds a token of the sentence whole (it straddles two windows' edges):
-            # the sentence itself is the answer
+        if not spans:  # no span fits inside the sentence in any window: the sentence answers
             return sentence
+        answer = self._best(spans, passage_texts)
         return replace(answer, score=sentence.score * answer.score)
 
     @staticmethod
