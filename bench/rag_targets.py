@@ -15,14 +15,16 @@
 
     python bench/rag_targets.py [--parts retrieval reader synthetic] [--reader-epochs 2] [--reader-lr 1e-4] [--retriever-epochs 1] [--threads 1]
         [--synthetic-per-passage 3] [--synthetic-max 2000] [--synthetic-epochs 1] [--synthetic-curve 500 1000 2000]
-        [--retriever-synthetic] [--quick]
+        [--retriever-synthetic] [--rank-priors 0.5 1 2] [--score-saved] [--quick]
 
 Prints a table and writes bench/out/rag_<part>.md (and .tsv) per part (the synthetic part
 after every reader it trains; with --settings, rag_synthetic_<settings>.md): retrieval
 (recall, fusion, fine-tuned retriever, latencies), reader and synthetic. Each reader of
 the synthetic part is also scored sentence-guided (rag.reader.sentence_guide) and saved to
 bench/out/readers/<part>_<setting>/, so other decodings can be measured without training
-it again. COVID-QA comes from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks
+it again: ``--score-saved`` loads those readers instead of training them (the settings
+line says so). ``--rank-priors`` also scores each reader end to end with
+rag.reader.rank_prior at each weight, with the dev F1 the weight is chosen on. COVID-QA comes from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks
 that everything runs (a few documents and questions, tiny budgets); its numbers mean
 nothing, and its files end in ``_quick``.
 """
@@ -43,6 +45,7 @@ from medlab.metrics import expected_calibration_error
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import load_jsonl, load_squad
 from medlab.rag.evaluate import confidence_auroc, platt_calibrate
+from medlab.rag.extractive import ExtractiveReader
 from medlab.rag.fusion import reciprocal_rank_fusion, tune_fusion_weight, weighted_score_fusion
 from medlab.rag.passages import gold_passages, prepare_corpus
 from medlab.rag.readers import load_sentence_reader
@@ -180,6 +183,20 @@ def main() -> None:
         "the work; each writes bench/out/rag_synthetic_<settings>.md)",
     )
     parser.add_argument(
+        "--rank-priors",
+        type=float,
+        nargs="*",
+        default=[],
+        help="rag.reader.rank_prior weights to score each synthetic-part reader at, end to end "
+        "(plain decoding; none: only the reader's 0)",
+    )
+    parser.add_argument(
+        "--score-saved",
+        action="store_true",
+        help="synthetic part: score the readers saved in bench/out/readers/ by an earlier run "
+        "with the same options instead of training them (the curve is skipped)",
+    )
+    parser.add_argument(
         "--retriever-synthetic",
         action="store_true",
         help="add the synthetic (question, passage) pairs to retriever fine-tuning",
@@ -226,6 +243,7 @@ def main() -> None:
         f"{args.reader_epochs}, {len(synthetic)} synthetic questions ({args.synthetic_per_passage} "
         f"per passage, at most {args.synthetic_max}, kinds {', '.join(args.synthetic_kinds)}), "
         f"synthetic epochs {args.synthetic_epochs}"
+        f"{'; readers loaded from an earlier run (--score-saved)' if args.score_saved else ''}"
     )
     hybrid = None
     if "retrieval" in args.parts:
@@ -462,6 +480,7 @@ def score_reader(reader, split, passages, hybrid_name: str, hybrid) -> dict[str,
             if calibrated is not None
             else float("nan"),
             "correct_rate": correct.mean(),
+            "dev_f1": dev["f1"].mean(),
         },
     }
 
@@ -485,6 +504,30 @@ def guided_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid,
         },
         *confidence_rows(f"{setting}, sentence-guided, end to end", end_to_end),
     ]
+
+
+def rank_prior_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, args):
+    """The reader scored end to end at each rag.reader.rank_prior of ``--rank-priors``: test
+    EM / F1 with the dev F1 a weight is chosen on, and the confidence targets."""
+    rows = []
+    try:
+        for weight in args.rank_priors:
+            reader.rank_prior = weight
+            end_to_end = score_reader(reader, split, passages, hybrid_name, hybrid)[
+                f"end to end, {hybrid_name} top-5"
+            ]
+            rows.append(
+                {
+                    "target": f"reader, {setting}, rank prior {weight:g}",
+                    "metric": f"test EM / F1 {hybrid_name} top-5 (dev F1)",
+                    "value": f"{end_to_end['em']:.3f} / {end_to_end['f1']:.3f} "
+                    f"({end_to_end['dev_f1']:.3f})",
+                }
+            )
+            rows += confidence_rows(f"{setting}, rank prior {weight:g}, end to end", end_to_end)
+    finally:
+        reader.rank_prior = 0.0
+    return rows
 
 
 def confidence_rows(setting: str, scores: dict) -> list[dict]:
@@ -573,23 +616,34 @@ def synthetic_part(
         setting, uses_synthetic, uses_gold = SYNTHETIC_SETTINGS[key]
         synthetic_questions = synthetic if uses_synthetic else None
         gold_epochs = args.reader_epochs if uses_gold else 0
-        reader, epochs, seconds = run(setting, synthetic_questions, gold_epochs)
+        saved = OUT / "readers" / f"{part_name}_{key}"
+        if args.score_saved:
+            spec = reader_spec(args, gold_epochs)  # decoded as train_reader built it
+            reader = ExtractiveReader.from_pretrained(
+                str(saved), device, max_length=spec.max_length, stride=spec.stride, batch_size=32
+            )
+            trained = "loaded"
+        else:
+            reader, epochs, seconds = run(setting, synthetic_questions, gold_epochs)
+            trained = f"best dev F1 {epochs['dev_f1'].max():.3f}; trained {seconds:.0f} s"
         scores = score_reader(reader, split, passages, hybrid_name, hybrid)
         gold, end_to_end = scores.values()
         rows.append(
             {
                 "target": f"reader, {setting}",
-                "metric": f"test EM / F1 gold passage; F1 {hybrid_name} top-5; best dev F1",
-                "value": f"{gold['em']:.3f} / {gold['f1']:.3f}; {end_to_end['f1']:.3f}; "
-                f"{epochs['dev_f1'].max():.3f} (n={gold['n']}; {len(synthetic_questions or [])} "
-                f"synthetic; trained {seconds:.0f} s)",
+                "metric": f"test EM / F1 gold passage; F1 {hybrid_name} top-5 (dev F1)",
+                "value": f"{gold['em']:.3f} / {gold['f1']:.3f}; {end_to_end['f1']:.3f} "
+                f"({end_to_end['dev_f1']:.3f}) (n={gold['n']}; {len(synthetic_questions or [])} "
+                f"synthetic; {trained})",
             }
         )
         rows += confidence_rows(f"{setting}, end to end", end_to_end)
+        rows += rank_prior_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
         rows += guided_rows(reader, setting, split, passages, hybrid_name, hybrid, device)
-        save_reader(reader, OUT / "readers" / f"{part_name}_{key}")
+        if not args.score_saved:
+            save_reader(reader, saved)
         save(part_name, rows, settings)  # after every reader: a long run keeps what it measured
-    for size in args.synthetic_curve:
+    for size in [] if args.score_saved else args.synthetic_curve:
         subset = questions(size)
         _, epochs, seconds = run(f"curve, {size} synthetic", subset, args.reader_epochs)
         after_synthetic = epochs.loc[epochs["stage"] == "synthetic", "dev_f1"].iloc[-1]

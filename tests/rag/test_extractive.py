@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from medlab.rag.answers import NO_ANSWER, Answer
-from medlab.rag.extractive import ExtractiveReader, Window
+from medlab.rag.extractive import ExtractiveReader, Span, Window
 from medlab.rag.readers import SentenceReader, load_reader, load_sentence_reader
 from rag.rag_samples import sample_passages
 
@@ -73,15 +73,15 @@ def test_guided_reading_takes_the_best_span_inside_the_guides_sentence():
     end = np.array([0.0, 0.0, 9.0, 1.0, 4.0, 0.0])
     reader = ExtractiveReader.__new__(ExtractiveReader)
     reader.max_answer_tokens, reader.candidates_per_window, reader.allow_no_answer = 5, 5, False
-    reader._normalizer, reader.batch_size = None, 16
+    reader._normalizer, reader.batch_size, reader.rank_prior = None, 16, 0.0
     reader.sentence_guide = FixedSentence(Answer("Fever drops.", 0.8, 0, 11, 23))
     reader._cache = {("q", 0): reader._decode_window(start, end, offsets, context, passage=0)}
     reader._windows = {("q", 0): [Window(start, end, offsets, context)]}
     answer = reader.read("q", [0], [text])
     assert (answer.passage, answer.text) == (0, "Fever drops")
-    # in-sentence candidates: (3,3) 5, (3,4) 8, (4,4) 5 -> softmax of 8
-    expected = np.exp(8.0) / (2 * np.exp(5.0) + np.exp(8.0))
-    assert answer.score == pytest.approx(0.8 * expected)
+    # in-sentence candidates: "Fever" 5, "Fever drops" 8, "drops" 5; each one-word span has
+    # token F1 2/3 against the answer, so all three say it: confidence = the guide's score
+    assert answer.score == pytest.approx(0.8)
     reader.sentence_guide = None  # unguided: the best span overall
     assert reader.read("q", [0], [text]).text == "Aspirin x"
 
@@ -123,3 +123,40 @@ def test_a_guide_set_after_plain_reading_gets_the_windows_it_needs(packaged_read
     sentence = guide.read(question, [0, 1], texts)
     assert answer.passage == sentence.passage
     assert sentence.start <= answer.start < answer.end <= sentence.end
+
+
+def cached_reader(spans_by_passage: dict[int, list[Span]], rank_prior: float = 0.0):
+    """A reader whose span candidates are given, per passage, for the question "q"."""
+    reader = ExtractiveReader.__new__(ExtractiveReader)
+    reader._normalizer, reader.sentence_guide, reader.rank_prior = None, None, rank_prior
+    reader.batch_size = 16
+    reader._cache = {("q", p): spans for p, spans in spans_by_passage.items()}
+    reader._windows = {}
+    return reader
+
+
+def test_confidence_is_the_mass_of_every_candidate_saying_the_same_answer():
+    """The same words read in two overlapping passages, and a word longer, are one answer."""
+    texts = ["the incubation period is 5 days", "period is 5 days on average", "fever"]
+    spans = {
+        0: [Span(4.0, 0, 25, 31)],  # "5 days"
+        1: [Span(3.9, 1, 10, 16), Span(3.0, 1, 10, 27)],  # "5 days", "5 days on average"
+        2: [Span(4.0 - np.log(3.0), 2, 0, 5)],  # "fever": a different answer
+    }
+    answer = cached_reader(spans).read("q", [0, 1, 2], texts)
+    logits = np.array([4.0, 3.9, 3.0, 4.0 - np.log(3.0)])
+    probabilities = np.exp(logits) / np.exp(logits).sum()
+    assert answer.text == "5 days"
+    # "5 days on average" has token F1 2 x (2/4 x 1) / (1/2 + 1) = 0.667 against "5 days"
+    assert answer.score == pytest.approx(probabilities[:3].sum())
+    assert answer.score > probabilities[0] * 2
+
+
+def test_the_rank_prior_lets_the_retrievers_order_break_near_ties():
+    texts = ["aspirin", "ibuprofen"]
+    spans = {0: [Span(5.0, 0, 0, 7)], 1: [Span(5.5, 1, 0, 9)]}
+    assert cached_reader(spans).read("q", [0, 1], texts).text == "ibuprofen"
+    # ln 2 x 1.0 = 0.69 > 0.5: the second passage's span loses its lead
+    assert cached_reader(spans, rank_prior=1.0).read("q", [0, 1], texts).text == "aspirin"
+    # the order of the ranking, not the passage number, gives the rank
+    assert cached_reader(spans, rank_prior=1.0).read("q", [1, 0], texts).text == "ibuprofen"

@@ -62,3 +62,11 @@ def test_the_sentence_guide_reaches_the_extractive_reading_only(rag):
     unguided = copy.deepcopy(rag)
     unguided["reader"]["sentence_guide"] = False
     assert layout.read_options(unguided, "extractive")["sentence_guide"] is None
+
+
+def test_the_rank_prior_reaches_the_extractive_reading_never_its_training(rag):
+    assert "rank_prior" not in layout.reader_options(rag)
+    weighted = copy.deepcopy(rag)
+    weighted["reader"]["rank_prior"] = 1.5
+    assert layout.read_options(weighted, "extractive")["rank_prior"] == 1.5
+    assert "rank_prior" not in layout.read_options(weighted, "sentence")

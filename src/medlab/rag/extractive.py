@@ -25,9 +25,13 @@ import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from medlab.pretrained import load_pretrained
-from medlab.rag.answers import NO_ANSWER, Answer
+from medlab.rag.answers import NO_ANSWER, Answer, token_f1
 
 log = logging.getLogger(__name__)
+
+# candidate spans whose token F1 against the chosen answer reaches this say the same answer
+# (the evaluation's default rag.evaluation.correct_f1): their probability adds to its confidence
+AGREEMENT_F1 = 0.5
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,20 @@ class Window:
 class ExtractiveReader:
     """Start/end span decoding over several passages.
 
-    confidence = softmax of the chosen span's logit over the candidate spans (the
-    ``candidates_per_window`` best of each window) of every retrieved passage (and, with
-    ``allow_no_answer``, each window's [CLS] "no answer" score), so confidence reflects
-    competition between passages, not one window in isolation.
+    The answer is the span with the highest logit (start + end logit) among the candidate
+    spans (the ``candidates_per_window`` best of each window) of every retrieved passage (and,
+    with ``allow_no_answer``, each window's [CLS] "no answer" score). With ``rank_prior`` > 0
+    a span of the passage at retrieval rank r has its logit lowered by rank_prior x ln(r), so
+    the retriever's order breaks near-ties between passages (as Yang et al., 2019, interpolate
+    retriever and reader scores; ranks, not raw scores, so one weight suits every retriever).
+
+    confidence = the answer's probability mass: the softmax over all candidates, summed over
+    the candidates that say the same answer (token F1 >= AGREEMENT_F1 against it). The same
+    span read in two overlapping windows or passages, or with a word more or less, is one
+    answer; the softmax of the single best span splits its mass among those near copies and
+    tracked correctness barely better than chance (one COVID-QA reader, test, RRF top 5:
+    AUROC 0.57 for the best span's softmax, 0.76 for the answer's mass; see
+    bench/results/rag_targets.md).
 
     With a ``sentence_guide`` the candidates are the spans inside the guide's sentence, and
     confidence = the guide's score (clipped cosine similarity) x that softmax: the sentence
@@ -81,12 +95,14 @@ class ExtractiveReader:
         candidates_per_window: int = 20,
         allow_no_answer: bool = False,
         sentence_guide=None,
+        rank_prior: float = 0.0,
     ):
         self.model, self.tokenizer, self.device = model.to(device).eval(), tokenizer, device
         self.max_length, self.stride, self.max_answer_tokens = max_length, stride, max_answer_tokens
         self.batch_size, self.candidates_per_window = batch_size, candidates_per_window
         self.allow_no_answer = allow_no_answer
         self.sentence_guide = sentence_guide
+        self.rank_prior = rank_prior
         self._cache: dict[tuple[str, int], list[Span]] = {}
         # raw windows per cache key, kept only when guided (their logits over every token)
         self._windows: dict[tuple[str, int], list[Window]] = {}
@@ -221,7 +237,13 @@ class ExtractiveReader:
         if self.sentence_guide is not None:
             return self._read_guided(question, passages, passage_texts)
         self.prefetch([(question, p) for p in passages], passage_texts)
-        spans = [span for p in passages for span in self._cache[self._cache_key(question, p)]]
+        spans = [
+            replace(span, logit=span.logit - self.rank_prior * np.log(rank))
+            if self.rank_prior
+            else span
+            for rank, p in enumerate(passages, start=1)
+            for span in self._cache[self._cache_key(question, p)]
+        ]
         return self._best(spans, passage_texts)
 
     def _read_guided(self, question: str, passages: list[int], passage_texts: list[str]) -> Answer:
@@ -247,7 +269,8 @@ class ExtractiveReader:
 
     @staticmethod
     def _best(spans: list[Span], passage_texts: list[str]) -> Answer:
-        """The highest-logit span, scored by its softmax over ``spans``; NO_ANSWER for none."""
+        """The highest-logit span, scored by its answer's probability mass (see the class
+        docstring); NO_ANSWER for none."""
         if not spans:
             return NO_ANSWER
         logits = np.array([span.logit for span in spans])
@@ -258,4 +281,11 @@ class ExtractiveReader:
         if span.passage < 0:  # "no answer" won
             return Answer("", float(probabilities[best]), -1, 0, 0)
         text = passage_texts[span.passage][span.start : span.end]
-        return Answer(text, float(probabilities[best]), span.passage, span.start, span.end)
+        mass = sum(
+            probability
+            for probability, other in zip(probabilities, spans)
+            if other.passage >= 0
+            and token_f1(passage_texts[other.passage][other.start : other.end], [text])
+            >= AGREEMENT_F1
+        )
+        return Answer(text, float(min(mass, 1.0)), span.passage, span.start, span.end)

@@ -136,21 +136,25 @@ def reader_model(rag: dict, corpus: str, reader: str) -> str:
 
 
 def reader_options(rag: dict) -> dict:
-    """Extractive reader decoding options: everything in rag.reader but weights, training
-    and the sentence guide (training picks its best epoch by plain span decoding, so turning
-    the guide on or off re-reads without re-training)."""
-    excluded = ("model", "fine_tune", "training", "synthetic", "sentence_guide")
+    """Extractive reader decoding options: everything in rag.reader but weights, training,
+    the sentence guide and the rank prior (training picks its best epoch by span decoding in
+    the gold passage, so changing either re-reads without re-training)."""
+    excluded = ("model", "fine_tune", "training", "synthetic", "sentence_guide", "rank_prior")
     return {k: v for k, v in rag["reader"].items() if k not in excluded}
 
 
 def read_options(rag: dict, reader: str) -> dict:
     """The read rule's options for ``reader``: :func:`reader_options`, and for the extractive
     reader ``sentence_guide``: the bi-encoder (rag.encoder) choosing the sentence the span
-    is read from, or None."""
+    is read from, or None, and ``rank_prior``."""
     if reader != "extractive":
         return reader_options(rag)
     guide = rag["encoder"] if rag["reader"]["sentence_guide"] else None
-    return {**reader_options(rag), "sentence_guide": guide}
+    return {
+        **reader_options(rag),
+        "sentence_guide": guide,
+        "rank_prior": rag["reader"]["rank_prior"],
+    }
 
 
 def evaluate_inputs(rag: dict) -> dict:
