@@ -247,7 +247,7 @@ def main() -> None:
     )
     hybrid = None
     if "retrieval" in args.parts:
-        rows, hybrid_name, hybrid = retrieval_part(
+        rows, hybrid_name, hybrid, bm25_by_split = retrieval_part(
             passages, split, synthetic if args.retriever_synthetic else [], args, device
         )
         save(f"retrieval{quick_suffix(args)}", rows, settings)
@@ -261,6 +261,7 @@ def main() -> None:
             "hybrid_rrf",
             by_split([reciprocal_rank_fusion([b, d], 50) for b, d in zip(bm25, dense)], split),
         )
+        bm25_by_split = by_split(bm25, split)
     if "reader" in args.parts:
         save(
             f"reader{quick_suffix(args)}",
@@ -269,7 +270,14 @@ def main() -> None:
         )
     if "synthetic" in args.parts:
         synthetic_part(
-            passages, split, train_documents, hybrid_name, hybrid, args, device, settings
+            passages,
+            split,
+            train_documents,
+            (hybrid_name, hybrid),
+            bm25_by_split,
+            args,
+            device,
+            settings,
         )
 
 
@@ -290,8 +298,8 @@ def save(part: str, rows: list[dict], settings: str) -> None:
 
 def retrieval_part(passages, split, synthetic, args, device):
     """Recall@5 per retriever, dev-tuned fusion, fine-tuned retriever (on the train questions
-    and the ``synthetic`` ones), BM25 and dense latencies; returns the rows and the best hybrid
-    ranking of the test questions (what the reader parts read end to end)."""
+    and the ``synthetic`` ones), BM25 and dense latencies; returns the rows, the best hybrid's
+    name and rankings (what the reader parts read end to end) and the BM25 rankings."""
     texts, test = [p.text for p in passages], split["test"]
     # test questions first, then dev: recall is measured on test, the dev rankings feed the
     # reader's Platt scaling
@@ -417,7 +425,12 @@ def retrieval_part(passages, split, synthetic, args, device):
     )
 
     best_hybrid_name = max((k for k in recalls if k.startswith("hybrid")), key=recalls.get)
-    return rows, best_hybrid_name, by_split(rankings[best_hybrid_name], split)
+    return (
+        rows,
+        best_hybrid_name,
+        by_split(rankings[best_hybrid_name], split),
+        by_split(rankings["bm25"], split),
+    )
 
 
 def reader_spec(args, epochs: int) -> ReaderTrainingSpec:
@@ -481,6 +494,9 @@ def score_reader(reader, split, passages, hybrid_name: str, hybrid) -> dict[str,
             else float("nan"),
             "correct_rate": correct.mean(),
             "dev_f1": dev["f1"].mean(),
+            "dev_auroc": confidence_auroc(
+                dev_answered["correct"].to_numpy(), dev_answered["confidence"].to_numpy()
+            )[0],
         },
     }
 
@@ -503,6 +519,19 @@ def guided_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid,
             f"{end_to_end['f1']:.3f} (n={gold['n']})",
         },
         *confidence_rows(f"{setting}, sentence-guided, end to end", end_to_end),
+    ]
+
+
+def end_to_end_rows(reader, setting: str, split, passages, name: str, rankings) -> list[dict]:
+    """The reader end to end over the top 5 of another retriever's ``rankings``."""
+    end_to_end = score_reader(reader, split, passages, name, rankings)[f"end to end, {name} top-5"]
+    return [
+        {
+            "target": f"reader, {setting}",
+            "metric": f"test EM / F1 {name} top-5 (dev F1)",
+            "value": f"{end_to_end['em']:.3f} / {end_to_end['f1']:.3f} ({end_to_end['dev_f1']:.3f})",
+        },
+        *confidence_rows(f"{setting}, end to end", end_to_end),
     ]
 
 
@@ -535,9 +564,10 @@ def confidence_rows(setting: str, scores: dict) -> list[dict]:
     return [
         {
             "target": f"confidence ({setting})",
-            "metric": f"test AUROC for correct (F1 >= {CORRECT_F1}) / ECE raw / ECE Platt on dev",
+            "metric": f"test AUROC for correct (F1 >= {CORRECT_F1}) / ECE raw / ECE Platt on dev "
+            "(dev AUROC)",
             "value": f"{scores['auroc']:.3f} / {scores['ece_raw']:.3f} / {scores['ece_platt']:.3f} "
-            f"(correct rate {scores['correct_rate']:.3f})",
+            f"({scores['dev_auroc']:.3f}) (correct rate {scores['correct_rate']:.3f})",
         }
     ]
 
@@ -570,11 +600,13 @@ def reader_part(passages, split, hybrid_name: str, hybrid, args, device):
 
 
 def synthetic_part(
-    passages, split, train_documents, hybrid_name: str, hybrid, args, device, settings: str
+    passages, split, train_documents, named_hybrid, bm25, args, device, settings: str
 ):
     """Synthetic QA ablation (gold only / synthetic only / synthetic -> gold: test EM and F1
-    with the gold passage, end-to-end F1) and the learning curve of dev F1 against the number
-    of synthetic questions (synthetic -> gold, best dev epoch)."""
+    with the gold passage, end-to-end F1 over ``named_hybrid`` = (name, rankings) and over the
+    ``bm25`` rankings) and the learning curve of dev F1 against the number of synthetic
+    questions (synthetic -> gold, best dev epoch)."""
+    hybrid_name, hybrid = named_hybrid
 
     def run(setting: str, synthetic, gold_epochs: int):
         (reader, epochs), seconds = timed(
@@ -631,13 +663,14 @@ def synthetic_part(
         rows.append(
             {
                 "target": f"reader, {setting}",
-                "metric": f"test EM / F1 gold passage; F1 {hybrid_name} top-5 (dev F1)",
-                "value": f"{gold['em']:.3f} / {gold['f1']:.3f}; {end_to_end['f1']:.3f} "
-                f"({end_to_end['dev_f1']:.3f}) (n={gold['n']}; {len(synthetic_questions or [])} "
-                f"synthetic; {trained})",
+                "metric": f"test EM / F1 gold passage; EM / F1 {hybrid_name} top-5 (dev F1)",
+                "value": f"{gold['em']:.3f} / {gold['f1']:.3f}; {end_to_end['em']:.3f} / "
+                f"{end_to_end['f1']:.3f} ({end_to_end['dev_f1']:.3f}) (n={gold['n']}; "
+                f"{len(synthetic_questions or [])} synthetic; {trained})",
             }
         )
         rows += confidence_rows(f"{setting}, end to end", end_to_end)
+        rows += end_to_end_rows(reader, f"{setting}, BM25", split, passages, "bm25", bm25)
         rows += rank_prior_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
         rows += guided_rows(reader, setting, split, passages, hybrid_name, hybrid, device)
         if not args.score_saved:

@@ -6,6 +6,7 @@ import pytest
 
 from medlab.rag.evaluate import (
     NO_ANSWER_TEXT,
+    answer_reciprocal_rank,
     confidence_auroc,
     perturbation_table,
     platt_calibrate,
@@ -141,6 +142,15 @@ def test_retrieval_table_counts_passages_not_documents():
     assert table.loc["top2", "answer_in_passages"] == 0.5 and table.loc[
         "top1", "mrr@10"
     ] == pytest.approx(0.25)
+    # q1's answer is in its second passage, q2 retrieved nothing: (1/2 + 0) / 2
+    assert table.loc["top1", "answer_mrr@10"] == pytest.approx(0.25)
+
+
+def test_answer_reciprocal_rank_finds_the_first_passage_holding_an_answer():
+    ranked = ["no mention here", "the fever lasted", "fever again"]
+    assert answer_reciprocal_rank(["Fever"], ranked) == pytest.approx(0.5)
+    assert answer_reciprocal_rank(["cough"], ranked) == 0.0
+    assert answer_reciprocal_rank(["lasted", "mention"], ranked) == 1.0
 
 
 def test_an_abstention_is_a_no_answer_not_a_confident_wrong_answer():

@@ -34,6 +34,16 @@ def answer_in_passages(golds: list[str], passage_texts: list[str]) -> float:
     return float(any(f" {normalize_answer(g)} " in joined for g in golds))
 
 
+def answer_reciprocal_rank(golds: list[str], ranked_texts: list[str]) -> float:
+    """1 / rank of the first passage holding a gold answer (``answer_in_passages``), 0 when
+    none of ``ranked_texts`` does. Written here rather than through ranx: relevance is judged
+    per retrieved passage by answer containment, so there is no fixed qrels set to hand it."""
+    for rank, text in enumerate(ranked_texts, start=1):
+        if answer_in_passages(golds, [text]):
+            return 1.0 / rank
+    return 0.0
+
+
 def score_answers(
     answers: pd.DataFrame, golds: dict[str, list[str]], passage_texts: list[str], correct_f1: float
 ) -> pd.DataFrame:
@@ -278,7 +288,9 @@ def retrieval_table(
 
     recall = gold document among the documents of the kept passages (computed here because
     ranx's recall@k counts k documents, while a cutoff keeps k passages); MRR@10 and nDCG@10
-    from ranx on the documents of the top-10 passages; answer_in_passages; passages kept.
+    from ranx on the documents of the top-10 passages; answer_in_passages; passages kept;
+    answer_mrr@10 = MRR@10 of the first passage holding a gold answer (the passage a reader
+    needs: on a corpus of long papers on one topic, finding the paper is the easy half).
     """
     lists = ranking_lists(rankings)
     keys = sorted({(m, v) for _, v, m in lists})
@@ -289,6 +301,12 @@ def retrieval_table(
         depth10 = {q: documents_from_passages(r[:10], passage_doc_ids) for q, r in full.items()}
         ranked = retrieval_metrics(
             {q: question_doc[q] for q in wanted}, depth10, metrics=("mrr@10", "ndcg@10")
+        )
+        answer_mrr = np.mean(
+            [
+                answer_reciprocal_rank(golds[q], [passage_texts[i] for i, _ in full[q][:10]])
+                for q in wanted
+            ]
         )
         for cutoff, policy in policies.items():
             kept = {q: policy(r) for q, r in full.items()}
@@ -309,6 +327,7 @@ def retrieval_table(
                     "mean_passages": float(np.mean([len(k) for k in kept.values()])),
                     "mrr@10": ranked["mrr@10"],
                     "ndcg@10": ranked["ndcg@10"],
+                    "answer_mrr@10": float(answer_mrr),
                 }
             )
     return pd.DataFrame(rows)
