@@ -247,21 +247,15 @@ def main() -> None:
     )
     hybrid = None
     if "retrieval" in args.parts:
-        rows, hybrid_name, hybrid, bm25_by_split = retrieval_part(
+        rows, hybrid_name, hybrid, other_rankings = retrieval_part(
             passages, split, synthetic if args.retriever_synthetic else [], args, device
         )
         save(f"retrieval{quick_suffix(args)}", rows, settings)
     if {"reader", "synthetic"} & set(args.parts) and hybrid is None:
-        # without the retrieval part: the RRF of BM25 and the off-the-shelf dense ranking
-        bm25, dense = (
-            BM25S(texts).search(queries, 50),
-            DenseFaiss(load_sentence_encoder(ENCODER), texts).search(queries, 50),
-        )
-        hybrid_name, hybrid = (
-            "hybrid_rrf",
-            by_split([reciprocal_rank_fusion([b, d], 50) for b, d in zip(bm25, dense)], split),
-        )
-        bm25_by_split = by_split(bm25, split)
+        # without the retrieval part: the RRF of BM25 and the off-the-shelf dense ranking,
+        # and BM25 and weighted fusion (BM25 weight chosen on dev) as the other end-to-end rows
+        hybrid_name = "hybrid_rrf"
+        hybrid, other_rankings = fusions_without_retrieval_part(texts, queries, split, passages)
     if "reader" in args.parts:
         save(
             f"reader{quick_suffix(args)}",
@@ -274,11 +268,33 @@ def main() -> None:
             split,
             train_documents,
             (hybrid_name, hybrid),
-            bm25_by_split,
+            other_rankings,
             args,
             device,
             settings,
         )
+
+
+def fusions_without_retrieval_part(texts, queries, split, passages):
+    """RRF of bm25s and the off-the-shelf dense ranking (by split), and {"bm25", "hybrid_weighted":
+    rankings by split}, the weighted fusion's BM25 weight chosen on dev (gold-document MRR@10)."""
+    bm25_index = BM25S(texts)
+    dense_index = DenseFaiss(load_sentence_encoder(ENCODER), texts)
+    bm25, dense = bm25_index.search(queries, 50), dense_index.search(queries, 50)
+    fusion = tune_fusion_weight(
+        split["dev"],
+        {"bm25": bm25_index, "dense": dense_index},
+        {"dense": "dense", "candidates": 50},
+        [p.doc_id for p in passages],
+    )
+    weight = float(fusion.loc[fusion["chosen"], "bm25_weight"].iloc[0])
+    print(f"weighted fusion: BM25 weight {weight:.1f} (dev MRR@10)", flush=True)
+    rrf = [reciprocal_rank_fusion([b, d], 50) for b, d in zip(bm25, dense)]
+    weighted = [
+        weighted_score_fusion([b, d], [weight, 1 - weight], 50) for b, d in zip(bm25, dense)
+    ]
+    others = {"bm25": by_split(bm25, split), "hybrid_weighted": by_split(weighted, split)}
+    return by_split(rrf, split), others
 
 
 def quick_suffix(args) -> str:
@@ -299,7 +315,8 @@ def save(part: str, rows: list[dict], settings: str) -> None:
 def retrieval_part(passages, split, synthetic, args, device):
     """Recall@5 per retriever, dev-tuned fusion, fine-tuned retriever (on the train questions
     and the ``synthetic`` ones), BM25 and dense latencies; returns the rows, the best hybrid's
-    name and rankings (what the reader parts read end to end) and the BM25 rankings."""
+    name and rankings (what the reader parts read end to end) and {name: rankings} of BM25 and
+    the other fusions without the fine-tuned retriever (read end to end too)."""
     texts, test = [p.text for p in passages], split["test"]
     # test questions first, then dev: recall is measured on test, the dev rankings feed the
     # reader's Platt scaling
@@ -425,12 +442,12 @@ def retrieval_part(passages, split, synthetic, args, device):
     )
 
     best_hybrid_name = max((k for k in recalls if k.startswith("hybrid")), key=recalls.get)
-    return (
-        rows,
-        best_hybrid_name,
-        by_split(rankings[best_hybrid_name], split),
-        by_split(rankings["bm25"], split),
-    )
+    others = {
+        name: by_split(rankings[name], split)
+        for name in ("bm25", "hybrid_rrf", "hybrid_weighted")
+        if name != best_hybrid_name
+    }
+    return rows, best_hybrid_name, by_split(rankings[best_hybrid_name], split), others
 
 
 def reader_spec(args, epochs: int) -> ReaderTrainingSpec:
@@ -531,7 +548,7 @@ def end_to_end_rows(reader, setting: str, split, passages, name: str, rankings) 
             "metric": f"test EM / F1 {name} top-5 (dev F1)",
             "value": f"{end_to_end['em']:.3f} / {end_to_end['f1']:.3f} ({end_to_end['dev_f1']:.3f})",
         },
-        *confidence_rows(f"{setting}, end to end", end_to_end),
+        *confidence_rows(f"{setting}, end to end over {name}", end_to_end),
     ]
 
 
@@ -600,12 +617,13 @@ def reader_part(passages, split, hybrid_name: str, hybrid, args, device):
 
 
 def synthetic_part(
-    passages, split, train_documents, named_hybrid, bm25, args, device, settings: str
+    passages, split, train_documents, named_hybrid, other_rankings, args, device, settings: str
 ):
     """Synthetic QA ablation (gold only / synthetic only / synthetic -> gold: test EM and F1
-    with the gold passage, end-to-end F1 over ``named_hybrid`` = (name, rankings) and over the
-    ``bm25`` rankings) and the learning curve of dev F1 against the number of synthetic
-    questions (synthetic -> gold, best dev epoch)."""
+    with the gold passage, end-to-end F1 over ``named_hybrid`` = (name, rankings) and over each
+    of ``other_rankings`` = {name: rankings}) and the learning curve of dev F1 against the
+    number of synthetic questions (synthetic -> gold, best dev epoch). The table is written
+    after every block of rows, so a run stopped part way keeps what it measured."""
     hybrid_name, hybrid = named_hybrid
 
     def run(setting: str, synthetic, gold_epochs: int):
@@ -670,12 +688,17 @@ def synthetic_part(
             }
         )
         rows += confidence_rows(f"{setting}, end to end", end_to_end)
-        rows += end_to_end_rows(reader, f"{setting}, BM25", split, passages, "bm25", bm25)
-        rows += rank_prior_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
-        rows += guided_rows(reader, setting, split, passages, hybrid_name, hybrid, device)
         if not args.score_saved:
             save_reader(reader, saved)
-        save(part_name, rows, settings)  # after every reader: a long run keeps what it measured
+        save(part_name, rows, settings)
+        # slowest last; a save after each block: a long run keeps what it measured
+        rows += rank_prior_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
+        save(part_name, rows, settings)
+        for name, rankings in other_rankings.items():
+            rows += end_to_end_rows(reader, setting, split, passages, name, rankings)
+            save(part_name, rows, settings)
+        rows += guided_rows(reader, setting, split, passages, hybrid_name, hybrid, device)
+        save(part_name, rows, settings)
     for size in [] if args.score_saved else args.synthetic_curve:
         subset = questions(size)
         _, epochs, seconds = run(f"curve, {size} synthetic", subset, args.reader_epochs)
