@@ -15,7 +15,7 @@
 
     python bench/rag_targets.py [--parts retrieval reader synthetic] [--reader-epochs 2] [--reader-lr 1e-4] [--retriever-epochs 1] [--threads 1]
         [--synthetic-per-passage 3] [--synthetic-max 2000] [--synthetic-epochs 1] [--synthetic-curve 500 1000 2000]
-        [--retriever-synthetic] [--rank-priors 0.5 1 2] [--score-saved] [--quick]
+        [--retriever-synthetic] [--rank-priors 0.5 1 2] [--aggregate-answers] [--score-saved] [--quick]
 
 Prints a table and writes bench/out/rag_<part>.md (and .tsv) per part (the synthetic part
 after every reader it trains; with --settings, rag_synthetic_<settings>.md): retrieval
@@ -189,6 +189,12 @@ def main() -> None:
         default=[],
         help="rag.reader.rank_prior weights to score each synthetic-part reader at, end to end "
         "(plain decoding; none: only the reader's 0)",
+    )
+    parser.add_argument(
+        "--aggregate-answers",
+        action="store_true",
+        help="also score each synthetic-part reader end to end with rag.reader.aggregate_answers "
+        "(at rank prior 0 and each of --rank-priors)",
     )
     parser.add_argument(
         "--score-saved",
@@ -552,12 +558,15 @@ def end_to_end_rows(reader, setting: str, split, passages, name: str, rankings) 
     ]
 
 
-def rank_prior_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, args):
-    """The reader scored end to end at each rag.reader.rank_prior of ``--rank-priors``: test
-    EM / F1 with the dev F1 a weight is chosen on, and the confidence targets."""
+def rank_prior_rows(
+    reader, setting: str, split, passages, hybrid_name: str, hybrid, args, weights=None
+):
+    """The reader scored end to end at each rag.reader.rank_prior of ``weights`` (default
+    ``--rank-priors``): test EM / F1 with the dev F1 a weight is chosen on, and the confidence
+    targets."""
     rows = []
     try:
-        for weight in args.rank_priors:
+        for weight in args.rank_priors if weights is None else weights:
             reader.rank_prior = weight
             end_to_end = score_reader(reader, split, passages, hybrid_name, hybrid)[
                 f"end to end, {hybrid_name} top-5"
@@ -574,6 +583,27 @@ def rank_prior_rows(reader, setting: str, split, passages, hybrid_name: str, hyb
     finally:
         reader.rank_prior = 0.0
     return rows
+
+
+def aggregation_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, args):
+    """With ``--aggregate-answers``: the reader scored end to end with
+    rag.reader.aggregate_answers, at rank prior 0 and each of ``--rank-priors``."""
+    if not args.aggregate_answers:
+        return []
+    reader.aggregate_answers = True
+    try:
+        return rank_prior_rows(
+            reader,
+            f"{setting}, aggregated answers",
+            split,
+            passages,
+            hybrid_name,
+            hybrid,
+            args,
+            weights=[0.0, *args.rank_priors],
+        )
+    finally:
+        reader.aggregate_answers = False
 
 
 def confidence_rows(setting: str, scores: dict) -> list[dict]:
@@ -693,6 +723,8 @@ def synthetic_part(
         save(part_name, rows, settings)
         # slowest last; a save after each block: a long run keeps what it measured
         rows += rank_prior_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
+        save(part_name, rows, settings)
+        rows += aggregation_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
         save(part_name, rows, settings)
         for name, rankings in other_rankings.items():
             rows += end_to_end_rows(reader, setting, split, passages, name, rankings)

@@ -74,6 +74,7 @@ def test_guided_reading_takes_the_best_span_inside_the_guides_sentence():
     reader = ExtractiveReader.__new__(ExtractiveReader)
     reader.max_answer_tokens, reader.candidates_per_window, reader.allow_no_answer = 5, 5, False
     reader._normalizer, reader.batch_size, reader.rank_prior = None, 16, 0.0
+    reader.aggregate_answers = False
     reader.sentence_guide = FixedSentence(Answer("Fever drops.", 0.8, 0, 11, 23))
     reader._cache = {("q", 0): reader._decode_window(start, end, offsets, context, passage=0)}
     reader._windows = {("q", 0): [Window(start, end, offsets, context)]}
@@ -125,10 +126,13 @@ def test_a_guide_set_after_plain_reading_gets_the_windows_it_needs(packaged_read
     assert sentence.start <= answer.start < answer.end <= sentence.end
 
 
-def cached_reader(spans_by_passage: dict[int, list[Span]], rank_prior: float = 0.0):
+def cached_reader(
+    spans_by_passage: dict[int, list[Span]], rank_prior: float = 0.0, aggregate: bool = False
+):
     """A reader whose span candidates are given, per passage, for the question "q"."""
     reader = ExtractiveReader.__new__(ExtractiveReader)
     reader._normalizer, reader.sentence_guide, reader.rank_prior = None, None, rank_prior
+    reader.aggregate_answers = aggregate
     reader.batch_size = 16
     reader._cache = {("q", p): spans for p, spans in spans_by_passage.items()}
     reader._windows = {}
@@ -160,3 +164,27 @@ def test_the_rank_prior_lets_the_retrievers_order_break_near_ties():
     assert cached_reader(spans, rank_prior=1.0).read("q", [0, 1], texts).text == "aspirin"
     # the order of the ranking, not the passage number, gives the rank
     assert cached_reader(spans, rank_prior=1.0).read("q", [1, 0], texts).text == "ibuprofen"
+
+
+def test_aggregated_answers_let_agreeing_passages_outvote_one_confident_span():
+    texts = ["aspirin", "ibuprofen 400 mg", "take ibuprofen"]
+    spans = {
+        0: [Span(5.0, 0, 0, 7)],  # "aspirin": the single best span
+        1: [Span(4.6, 1, 0, 9)],  # "ibuprofen"
+        2: [Span(4.5, 2, 5, 14)],  # "ibuprofen" again, in another passage
+    }
+    logits = np.array([5.0, 4.6, 4.5])
+    probabilities = np.exp(logits) / np.exp(logits).sum()
+    best_span = cached_reader(spans).read("q", [0, 1, 2], texts)
+    assert best_span.text == "aspirin"
+    assert best_span.score == pytest.approx(probabilities[0])
+    aggregated = cached_reader(spans, aggregate=True).read("q", [0, 1, 2], texts)
+    assert aggregated.text == "ibuprofen"
+    assert aggregated.passage == 1  # of its spans, the one with the higher logit
+    assert aggregated.score == pytest.approx(probabilities[1:].sum())
+
+
+def test_aggregation_keeps_the_best_span_when_no_answer_is_shared():
+    texts = ["aspirin", "ibuprofen"]
+    spans = {0: [Span(5.0, 0, 0, 7)], 1: [Span(4.0, 1, 0, 9)]}
+    assert cached_reader(spans, aggregate=True).read("q", [0, 1], texts).text == "aspirin"

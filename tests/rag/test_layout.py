@@ -70,3 +70,12 @@ def test_the_rank_prior_reaches_the_extractive_reading_never_its_training(rag):
     weighted["reader"]["rank_prior"] = 1.5
     assert layout.read_options(weighted, "extractive")["rank_prior"] == 1.5
     assert "rank_prior" not in layout.read_options(weighted, "sentence")
+
+
+def test_answer_aggregation_reaches_the_extractive_reading_never_its_training(rag):
+    assert "aggregate_answers" not in layout.reader_options(rag)
+    assert layout.read_options(rag, "extractive")["aggregate_answers"] is False
+    aggregated = copy.deepcopy(rag)
+    aggregated["reader"]["aggregate_answers"] = True
+    assert layout.read_options(aggregated, "extractive")["aggregate_answers"] is True
+    assert "aggregate_answers" not in layout.read_options(aggregated, "sentence")

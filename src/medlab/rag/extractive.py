@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 # candidate spans whose token F1 against the chosen answer reaches this say the same answer
 # (the evaluation's default rag.evaluation.correct_f1): their probability adds to its confidence
 AGREEMENT_F1 = 0.5
+# with aggregate_answers, the most probable spans whose answer mass is compared (each costs a
+# token-F1 pass over every candidate)
+AGGREGATION_CANDIDATES = 20
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class ExtractiveReader:
     AUROC 0.57 for the best span's softmax, 0.76 for the answer's mass; see
     bench/results/rag_targets.md).
 
+    With ``aggregate_answers`` the answer is the candidate with the largest such mass rather
+    than the highest logit: several passages agreeing on an answer outvote one passage's
+    single confident span (answer aggregation across passages, as in Wang et al., 2018).
+
     With a ``sentence_guide`` the candidates are the spans inside the guide's sentence, and
     confidence = the guide's score (clipped cosine similarity) x that softmax: the sentence
     must be the right one, and the span the right one within it.
@@ -96,6 +103,7 @@ class ExtractiveReader:
         allow_no_answer: bool = False,
         sentence_guide=None,
         rank_prior: float = 0.0,
+        aggregate_answers: bool = False,
     ):
         self.model, self.tokenizer, self.device = model.to(device).eval(), tokenizer, device
         self.max_length, self.stride, self.max_answer_tokens = max_length, stride, max_answer_tokens
@@ -103,6 +111,7 @@ class ExtractiveReader:
         self.allow_no_answer = allow_no_answer
         self.sentence_guide = sentence_guide
         self.rank_prior = rank_prior
+        self.aggregate_answers = aggregate_answers
         self._cache: dict[tuple[str, int], list[Span]] = {}
         # raw windows per cache key, kept only when guided (their logits over every token)
         self._windows: dict[tuple[str, int], list[Window]] = {}
@@ -267,25 +276,34 @@ class ExtractiveReader:
         answer = self._best(spans, passage_texts)
         return replace(answer, score=sentence.score * answer.score)
 
-    @staticmethod
-    def _best(spans: list[Span], passage_texts: list[str]) -> Answer:
-        """The highest-logit span, scored by its answer's probability mass (see the class
-        docstring); NO_ANSWER for none."""
+    def _best(self, spans: list[Span], passage_texts: list[str]) -> Answer:
+        """The highest-logit span (with ``aggregate_answers``: the candidate whose answer has the
+        most mass), scored by its answer's probability mass (see the class docstring);
+        NO_ANSWER for none."""
         if not spans:
             return NO_ANSWER
         logits = np.array([span.logit for span in spans])
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
         best = int(np.argmax(logits))
-        span = spans[best]
-        if span.passage < 0:  # "no answer" won
+        if spans[best].passage < 0:  # "no answer" won
             return Answer("", float(probabilities[best]), -1, 0, 0)
-        text = passage_texts[span.passage][span.start : span.end]
-        mass = sum(
-            probability
-            for probability, other in zip(probabilities, spans)
-            if other.passage >= 0
-            and token_f1(passage_texts[other.passage][other.start : other.end], [text])
-            >= AGREEMENT_F1
-        )
-        return Answer(text, float(min(mass, 1.0)), span.passage, span.start, span.end)
+        texts = [
+            passage_texts[span.passage][span.start : span.end] if span.passage >= 0 else None
+            for span in spans
+        ]
+
+        def mass(candidate: int) -> float:
+            return sum(
+                probability
+                for probability, text in zip(probabilities, texts)
+                if text is not None and token_f1(text, [texts[candidate]]) >= AGREEMENT_F1
+            )
+
+        if self.aggregate_answers:
+            # the AGGREGATION_CANDIDATES most probable spans compete; ties keep the higher logit
+            order = [i for i in np.argsort(-logits, kind="stable") if texts[i] is not None]
+            masses = {i: mass(i) for i in order[:AGGREGATION_CANDIDATES]}
+            best = max(masses, key=lambda i: (masses[i], logits[i]))
+        span = spans[best]
+        return Answer(texts[best], float(min(mass(best), 1.0)), span.passage, span.start, span.end)

@@ -137,16 +137,25 @@ def reader_model(rag: dict, corpus: str, reader: str) -> str:
 
 def reader_options(rag: dict) -> dict:
     """Extractive reader decoding options: everything in rag.reader but weights, training,
-    the sentence guide and the rank prior (training picks its best epoch by span decoding in
-    the gold passage, so changing either re-reads without re-training)."""
-    excluded = ("model", "fine_tune", "training", "synthetic", "sentence_guide", "rank_prior")
+    the sentence guide, the rank prior and answer aggregation (training picks its best epoch
+    by span decoding in the gold passage, so changing any of them re-reads without
+    re-training)."""
+    excluded = (
+        "model",
+        "fine_tune",
+        "training",
+        "synthetic",
+        "sentence_guide",
+        "rank_prior",
+        "aggregate_answers",
+    )
     return {k: v for k, v in rag["reader"].items() if k not in excluded}
 
 
 def read_options(rag: dict, reader: str) -> dict:
     """The read rule's options for ``reader``: :func:`reader_options`, and for the extractive
     reader ``sentence_guide``: the bi-encoder (rag.encoder) choosing the sentence the span
-    is read from, or None, and ``rank_prior``."""
+    is read from, or None, ``rank_prior`` and ``aggregate_answers``."""
     if reader != "extractive":
         return reader_options(rag)
     guide = rag["encoder"] if rag["reader"]["sentence_guide"] else None
@@ -154,6 +163,7 @@ def read_options(rag: dict, reader: str) -> dict:
         **reader_options(rag),
         "sentence_guide": guide,
         "rank_prior": rag["reader"]["rank_prior"],
+        "aggregate_answers": rag["reader"]["aggregate_answers"],
     }
 
 
