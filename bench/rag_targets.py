@@ -50,15 +50,9 @@ from medlab.rag.fusion import reciprocal_rank_fusion, tune_fusion_weight, weight
 from medlab.rag.passages import gold_passages, prepare_corpus
 from medlab.rag.readers import load_sentence_reader
 from medlab.rag.retrieval import BM25S, DenseFaiss, RankBM25, load_sentence_encoder
+from medlab.rag.retriever_training import RetrieverTrainingSpec, retriever_pairs, train_retriever
 from medlab.rag.synthetic import KINDS, synthesize
-from medlab.rag.training import (
-    ReaderTrainingSpec,
-    RetrieverTrainingSpec,
-    retriever_pairs,
-    save_reader,
-    train_reader,
-    train_retriever,
-)
+from medlab.rag.training import ReaderTrainingSpec, save_reader, train_reader
 
 ROOT = Path(__file__).resolve().parents[1]
 # training settings not set by an option come from config.yaml (the schema's defaults)

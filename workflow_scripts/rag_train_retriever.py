@@ -6,7 +6,7 @@ from medlab.io import write_tsv
 from medlab.logs import configure_logging
 from medlab.rag.corpus import read_questions
 from medlab.rag.passages import read_passages
-from medlab.rag.training import fine_tune_retriever, save_encoder
+from medlab.rag.retriever_training import fine_tune_retriever, save_encoder
 
 configure_logging(snakemake.log[0], keep_attempts=True)
 device = select_device(snakemake.threads, snakemake.params.device)

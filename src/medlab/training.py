@@ -15,6 +15,7 @@ import random
 
 import numpy as np
 import torch
+from transformers import get_linear_schedule_with_warmup
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +147,10 @@ def trim_padding(batch: dict) -> dict:
         k: v[:, :width] if k in ("input_ids", "attention_mask", "token_type_ids") else v
         for k, v in batch.items()
     }
+
+
+def linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
+    """Linear warmup over ``warmup_ratio`` of ``total_steps``, then linear decay to 0."""
+    return get_linear_schedule_with_warmup(
+        optimizer, int(warmup_ratio * total_steps), max(total_steps, 1)
+    )

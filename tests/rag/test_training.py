@@ -5,7 +5,8 @@ import torch
 from medlab.rag.corpus import Question
 from medlab.rag.passages import Passage, gold_passages, split_passages
 from medlab.rag.retrieval import RankBM25
-from medlab.rag.training import encode_reader_examples, reader_examples, retriever_pairs
+from medlab.rag.retriever_training import retriever_pairs
+from medlab.rag.training import encode_reader_examples, reader_examples
 from rag.rag_samples import sample_passages
 
 

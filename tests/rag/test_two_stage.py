@@ -5,7 +5,7 @@ per stage."""
 import pytest
 import torch
 
-from medlab.rag import training
+from medlab.rag import retriever_training, training
 from medlab.rag.synthetic import synthesize
 from medlab.rag.training import ReaderTrainingSpec, evaluate_reader_on_gold, train_reader
 from rag.tiny_corpus import tiny_corpus
@@ -111,14 +111,14 @@ def test_retriever_trains_on_gold_and_synthetic_pairs(corpus):
     prepared, train_questions, _, synthetic = corpus
     options = {"enabled": True, "epochs": 1, "batch_size": 4, "lr": 2e-5}
     options |= {"warmup_ratio": 0.1, "hard_negatives": True, "synthetic": True, "seed": 0}
-    gold_pairs = training.retriever_pairs(train_questions, prepared.passages)
-    synthetic_pairs = training.retriever_pairs(synthetic, prepared.passages)
-    _, with_synthetic = training.fine_tune_retriever(
+    gold_pairs = retriever_training.retriever_pairs(train_questions, prepared.passages)
+    synthetic_pairs = retriever_training.retriever_pairs(synthetic, prepared.passages)
+    _, with_synthetic = retriever_training.fine_tune_retriever(
         MODEL, prepared.passages, train_questions, options, "bm25s", torch.device("cpu"), synthetic
     )
     assert with_synthetic["pairs"].tolist() == [len(gold_pairs) + len(synthetic_pairs)]
     assert len(synthetic_pairs) > 0
-    _, gold_only = training.fine_tune_retriever(
+    _, gold_only = retriever_training.fine_tune_retriever(
         MODEL, prepared.passages, train_questions, options, "bm25s", torch.device("cpu")
     )
     assert gold_only["pairs"].tolist() == [len(gold_pairs)]

@@ -104,3 +104,13 @@ def test_config_and_gnn_spec_edits_leave_other_experiments_alone(copy, module):
     after = fingerprints(copy)
     changed = {name for name in before if before[name] != after[name]}
     assert not any(name.startswith(("attention_", "rag_", "multilabel_")) for name in changed)
+
+
+@pytest.mark.parametrize("script", ["rag_synthesize", "rag_train_retriever", "rag_retrieve"])
+def test_reading_code_is_outside_the_fingerprints_of_synthesis_and_retrieval(script):
+    """An edit to how the extractive reader decodes or is trained re-reads (and re-trains the
+    reader), but never re-makes the synthetic questions or re-trains the retriever, and so
+    never re-indexes or re-ranks."""
+    modules = imported_modules(ROOT / "workflow_scripts" / f"{script}.py")
+    assert "medlab.rag.extractive" not in modules
+    assert "medlab.rag.training" not in modules

@@ -8,8 +8,8 @@ character offsets, document-level splits, the prepared corpus files) -> ``rankin
 dense MiniLM + FAISS, cross-encoder re-ranking; the RETRIEVERS registry) -> ``readers``
 (sentence reader; the READERS registry) and ``extractive`` (span reader) -> ``reading``
 (answers per method and cutoff) -> ``evaluate`` (recall / MRR / nDCG, EM / F1,
-calibration, stability, perturbations) -> ``summary``; ``training`` fine-tunes the reader
-and the retriever; ``ask`` answers one question from a finished run (``medlab ask``). The
-workflow scripts ``workflow_scripts/rag_*.py`` call these with paths and config values and
-write every output.
+calibration, stability, perturbations) -> ``summary``; ``training`` fine-tunes the reader,
+``retriever_training`` the retriever; ``ask`` answers one question from a finished run
+(``medlab ask``). The workflow scripts ``workflow_scripts/rag_*.py`` call these with paths
+and config values and write every output.
 """

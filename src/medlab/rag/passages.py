@@ -1,5 +1,6 @@
-"""Documents -> overlapping passages with character offsets; document-level question splits;
-the prepared corpus (documents, questions with their split, passages) the later stages read."""
+"""Documents -> overlapping passages with character offsets; sentences of a passage;
+document-level question splits; the prepared corpus (documents, questions with their split,
+passages) the later stages read."""
 
 from __future__ import annotations
 
@@ -26,6 +27,20 @@ class Passage:
     start: int  # character offset of the passage in its document
     end: int
     text: str
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text`` (split after . ! ? followed by whitespace)."""
+    spans, start = [], 0
+    for match in SENTENCE_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
 def split_passages(doc_id: str, text: str, size: int, overlap: int) -> list[Passage]:

@@ -6,28 +6,15 @@ The extractive span reader lives in :mod:`medlab.rag.extractive` (PyTorch, trans
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 
 import numpy as np
 
 from medlab.rag.answers import NO_ANSWER, Answer
+from medlab.rag.passages import split_sentences
 from medlab.rag.retrieval import load_sentence_encoder
 
 log = logging.getLogger(__name__)
-
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of ``text`` (split after . ! ? followed by whitespace)."""
-    spans, start = [], 0
-    for match in SENTENCE_END.finditer(text):
-        spans.append((start, match.start()))
-        start = match.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
 class SentenceReader:

@@ -33,8 +33,7 @@ import pandas as pd
 
 from medlab.io import write_json, write_tsv
 from medlab.rag.corpus import Question, read_questions, write_jsonl
-from medlab.rag.passages import Passage, read_passages
-from medlab.rag.readers import split_sentences
+from medlab.rag.passages import Passage, read_passages, split_sentences
 
 KINDS = ("number", "acronym", "entity", "clause")
 
