@@ -531,9 +531,9 @@ def guided_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid,
     return [
         {
             "target": f"reader, {setting}, sentence-guided",
-            "metric": f"test EM / F1 gold passage; EM / F1 {hybrid_name} top-5",
+            "metric": f"test EM / F1 gold passage; EM / F1 {hybrid_name} top-5 (dev F1)",
             "value": f"{gold['em']:.3f} / {gold['f1']:.3f}; {end_to_end['em']:.3f} / "
-            f"{end_to_end['f1']:.3f} (n={gold['n']})",
+            f"{end_to_end['f1']:.3f} ({end_to_end['dev_f1']:.3f}) (n={gold['n']})",
         },
         *confidence_rows(f"{setting}, sentence-guided, end to end", end_to_end),
     ]
@@ -579,23 +579,19 @@ def rank_prior_rows(
     return rows
 
 
-def aggregation_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, args):
+def aggregation_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, args, device):
     """With ``--aggregate-answers``: the reader scored end to end with
-    rag.reader.aggregate_answers, at rank prior 0 and each of ``--rank-priors``."""
+    rag.reader.aggregate_answers, at rank prior 0 and each of ``--rank-priors``, and
+    sentence-guided (aggregating the spans inside the sentence)."""
     if not args.aggregate_answers:
         return []
     reader.aggregate_answers = True
+    setting = f"{setting}, aggregated answers"
     try:
-        return rank_prior_rows(
-            reader,
-            f"{setting}, aggregated answers",
-            split,
-            passages,
-            hybrid_name,
-            hybrid,
-            args,
-            weights=[0.0, *args.rank_priors],
+        rows = rank_prior_rows(
+            reader, setting, split, passages, hybrid_name, hybrid, args, [0.0, *args.rank_priors]
         )
+        return rows + guided_rows(reader, setting, split, passages, hybrid_name, hybrid, device)
     finally:
         reader.aggregate_answers = False
 
@@ -718,7 +714,9 @@ def synthetic_part(
         # slowest last; a save after each block: a long run keeps what it measured
         rows += rank_prior_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
         save(part_name, rows, settings)
-        rows += aggregation_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
+        rows += aggregation_rows(
+            reader, setting, split, passages, hybrid_name, hybrid, args, device
+        )
         save(part_name, rows, settings)
         for name, rankings in other_rankings.items():
             rows += end_to_end_rows(reader, setting, split, passages, name, rankings)
