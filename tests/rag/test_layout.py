@@ -74,8 +74,8 @@ def test_the_rank_prior_reaches_the_extractive_reading_never_its_training(rag):
 
 def test_answer_aggregation_reaches_the_extractive_reading_never_its_training(rag):
     assert "aggregate_answers" not in layout.reader_options(rag)
-    assert layout.read_options(rag, "extractive")["aggregate_answers"] is False
-    aggregated = copy.deepcopy(rag)
-    aggregated["reader"]["aggregate_answers"] = True
-    assert layout.read_options(aggregated, "extractive")["aggregate_answers"] is True
-    assert "aggregate_answers" not in layout.read_options(aggregated, "sentence")
+    for value in (False, True):
+        changed = copy.deepcopy(rag)
+        changed["reader"]["aggregate_answers"] = value
+        assert layout.read_options(changed, "extractive")["aggregate_answers"] is value
+        assert "aggregate_answers" not in layout.read_options(changed, "sentence")
