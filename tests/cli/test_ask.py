@@ -149,6 +149,11 @@ def test_the_extractive_answer_lies_in_the_sentence_readers_sentence_unless_ungu
     assert guided["text"] in sentence["text"] and guided["confidence"] <= sentence["confidence"]
     unguided = answer("--reader", "extractive", "--no-sentence-guide")
     assert unguided["text"] and unguided["text"] in unguided["passage"]
+    single_span = answer("--reader", "extractive", "--no-aggregate-answers")
+    assert single_span["passage_id"] == sentence["passage_id"]
+    assert single_span["text"] in sentence["text"]
+    # the answer the most candidate mass agrees on has at least the best single span's mass
+    assert guided["confidence"] >= single_span["confidence"] - 1e-9
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,10 @@ reader's confidence, the passage and document it came from, then the passages be
 
 The extractive reader reads its span from the retrieved sentence most similar to the
 question (the default preset's rag.reader.sentence_guide; --no-sentence-guide reads every
-retrieved passage). Confidence: the sentence's cosine similarity times the span's softmax
-within it (unguided: the span's softmax over the candidate spans of every passage; the
+retrieved passage) and answers with the candidate span whose answer has the most probability
+mass (rag.reader.aggregate_answers; --no-aggregate-answers takes the single best span).
+Confidence: the sentence's cosine similarity times the answer's probability mass among the
+spans within it (unguided: the answer's mass among the candidate spans of every passage; the
 sentence reader: the cosine similarity). None of them is calibrated here.
 
 A missing file ends the command with exit code 2 and one line naming the file and the
@@ -90,6 +92,13 @@ def register(subparsers) -> None:
         help="extractive reader: choose the span among every retrieved passage instead of "
         "inside the sentence the sentence reader picks (rag.reader.sentence_guide: false)",
     )
+    parser.add_argument(
+        "--no-aggregate-answers",
+        dest="aggregate_answers",
+        action="store_false",
+        help="extractive reader: answer with the single highest-scoring span instead of the "
+        "answer the most candidate spans agree on (rag.reader.aggregate_answers: false)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(handler=run_ask, input_errors=(AskInputError,))
 
@@ -105,6 +114,7 @@ def run_ask(arguments: argparse.Namespace) -> int:
         top_k=arguments.top_k,
         encoder=arguments.encoder,
         sentence_guide=arguments.sentence_guide,
+        aggregate_answers=arguments.aggregate_answers,
         device=select_device(1, "auto"),
     )
     if arguments.json:

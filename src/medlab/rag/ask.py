@@ -244,12 +244,15 @@ def ask(
     top_k: int = 5,
     encoder: str = DEFAULT_ENCODER,
     sentence_guide: bool = True,
+    aggregate_answers: bool = True,
     device="cpu",
 ) -> AskResult:
     """Answer ``question`` from the finished run of ``corpus`` under ``results``.
 
     ``sentence_guide``: the extractive reader reads its span from the sentence ``encoder``
-    finds most similar to the question (as rag.reader.sentence_guide).
+    finds most similar to the question (as rag.reader.sentence_guide);
+    ``aggregate_answers``: it answers with the span the most candidate mass agrees on (as
+    rag.reader.aggregate_answers).
 
     Raises:
         AskInputError: for an unknown corpus, method or reader, top_k below 1, or a missing
@@ -273,9 +276,12 @@ def ask(
             reader,
             model,
             device,
-            {
+            {"batch_size": 32}
+            if reader != "extractive"
+            else {
                 "batch_size": 32,
-                "sentence_guide": encoder if sentence_guide and reader == "extractive" else None,
+                "sentence_guide": encoder if sentence_guide else None,
+                "aggregate_answers": aggregate_answers,
             },
         ),
         top_k,
