@@ -12,6 +12,8 @@ from medlab.rag.retrieval import BM25_LIBRARIES, DENSE_INDEX_KINDS
 # used by rules/common.smk (benchmarks, report inputs) as well
 get_rag_dir = partial(rag_layout.rag_dir, config["rag"])
 get_rag_report_inputs = partial(rag_layout.report_inputs, config["rag"])
+# scheduling order only (rule priority); never part of an output
+READER_CHAIN_PRIORITY = 10
 
 
 rule rag_corpus:
@@ -33,6 +35,10 @@ rule rag_corpus:
         fractions=config["rag"]["split_fractions"],
         seed=config["rag"]["split_seed"],
         max_documents=config["rag"]["corpus"]["max_documents"],
+    # the reader's chain (corpus -> synthetic questions -> reader training -> reading) is the
+    # longest of the default preset: started first, the other experiments fill the other cores
+    # instead of leaving one core busy alone at the end
+    priority: READER_CHAIN_PRIORITY
     log:
         "logs/rag/{corpus}/corpus.log",
     conda:
@@ -103,6 +109,7 @@ rule rag_synthesize:
         code=script_code("rag_synthesize"),
         synthetic=rag_layout.synthetic_settings(config["rag"]),
         seed=config["rag"]["split_seed"],
+    priority: READER_CHAIN_PRIORITY
     log:
         "logs/rag/{corpus}/synthesize.log",
     benchmark:
@@ -172,6 +179,7 @@ rule rag_train_reader:
         mem_mb=lambda wc, attempt: config["rag"]["resources"]["mem_mb"] * attempt,
         runtime=lambda wc, attempt: config["rag"]["resources"]["runtime"] * attempt,
     retries: config["retries"]
+    priority: READER_CHAIN_PRIORITY
     log:
         "logs/rag/{corpus}/train_reader.log",
     benchmark:
