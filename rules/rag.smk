@@ -172,6 +172,7 @@ rule rag_train_reader:
         reader=rag_layout.reader_options(config["rag"]),
         training=config["rag"]["reader"]["training"],
         synthetic_epochs=rag_layout.synthetic_epochs(config["rag"]),
+        synthetic_negatives=rag_layout.synthetic_negatives(config["rag"]),
         device=config["device"],
     threads: config["rag"]["threads"]
     resources:

@@ -24,6 +24,7 @@ reader, epochs = fine_tune_reader(
     device,
     synthetic,
     snakemake.params.synthetic_epochs,
+    snakemake.params.synthetic_negatives,
 )
 save_reader(reader, snakemake.output.model)
 write_tsv(epochs, snakemake.output.epochs)

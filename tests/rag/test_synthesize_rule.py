@@ -120,6 +120,9 @@ def test_synthetic_inputs_follow_the_switches(rag):
     not_tuned["reader"]["fine_tune"] = False
     assert layout.synthetic_epochs(not_tuned) == 0
 
+    assert layout.synthetic_negatives(not_tuned) is None
+    assert layout.synthetic_negatives(disabled) is None
+
     retriever_only = copy.deepcopy(disabled)
     retriever_only["retriever_training"]["synthetic"] = True
     assert layout.synthetic_input(retriever_only, "c", layout.retriever_uses_synthetic) == synthetic
@@ -130,3 +133,18 @@ def test_settings_of_the_rule_and_of_reading_are_separate(rag):
     settings = layout.synthetic_settings(rag)
     assert set(settings) == {"per_passage", "max_examples", "kinds"}
     assert "synthetic" not in layout.reader_options(rag)
+
+
+def test_synthetic_negatives_default_to_the_gold_count_and_never_remake_questions(rag):
+    config = copy.deepcopy(rag)
+    config["reader"]["synthetic"]["enabled"] = True
+    config["reader"]["fine_tune"] = True
+    config["reader"]["training"]["negatives_per_question"] = 2
+    config["reader"]["synthetic"]["negatives_per_question"] = None
+    assert layout.synthetic_negatives(config) == 2
+    settings = layout.synthetic_settings(config)
+    config["reader"]["synthetic"]["negatives_per_question"] = 0
+    assert layout.synthetic_negatives(config) == 0
+    # the synthesizing rule's params: unchanged, so the questions are not made again
+    assert layout.synthetic_settings(config) == settings
+    assert "negatives_per_question" not in settings

@@ -35,7 +35,7 @@ def corpus():
     return prepared, by_split["train"], by_split["dev"], synthetic
 
 
-def train(corpus, synthetic_epochs=1):
+def train(corpus, synthetic_epochs=1, synthetic_negatives=None):
     torch.set_num_threads(1)
     prepared, train_questions, dev, synthetic = corpus
     return train_reader(
@@ -48,12 +48,12 @@ def train(corpus, synthetic_epochs=1):
         {"batch_size": 8},
         synthetic,
         synthetic_epochs,
+        synthetic_negatives,
     )
 
 
-@pytest.fixture(scope="module")
-def two_stage(corpus):
-    """The two-stage run, with the examples each stage built: (reader, epoch log, examples)."""
+def train_recording_examples(corpus, **options):
+    """A two-stage run with the examples each stage built: (reader, epoch log, examples)."""
     _, _, _, synthetic = corpus
     examples = {}
     original = training.reader_examples
@@ -65,8 +65,18 @@ def two_stage(corpus):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(training, "reader_examples", recording)
-        reader, epochs = train(corpus)
+        reader, epochs = train(corpus, **options)
     return reader, epochs, examples
+
+
+@pytest.fixture(scope="module")
+def two_stage(corpus):
+    return train_recording_examples(corpus)
+
+
+def without_answer(examples) -> int:
+    """Negative examples: passages that lack the answer (target [CLS])."""
+    return sum(start < 0 for _, _, start, _ in examples)
 
 
 def test_stages_run_in_order_with_one_epoch_numbering(two_stage):
@@ -86,6 +96,17 @@ def test_the_kept_weights_are_the_best_dev_epoch(corpus, two_stage):
 def test_same_seed_same_result(corpus, two_stage):
     _, again = train(corpus)
     assert again[["train_loss", "dev_f1"]].equals(two_stage[1][["train_loss", "dev_f1"]])
+
+
+def test_synthetic_questions_take_the_gold_negative_count_unless_set(corpus, two_stage):
+    _, _, _, synthetic = corpus
+    examples = two_stage[2]
+    # SPEC gives every question one negative passage; by default synthetic ones too
+    assert without_answer(examples["synthetic"]) == len(examples["synthetic"]) / 2
+    _, _, alone = train_recording_examples(corpus, synthetic_negatives=0)
+    assert without_answer(alone["synthetic"]) == 0
+    assert len(alone["synthetic"]) == len(examples["synthetic"]) / 2
+    assert without_answer(alone["gold"]) == without_answer(examples["gold"]) > 0
 
 
 def test_without_synthetic_epochs_only_the_gold_stage_runs(corpus):

@@ -107,14 +107,25 @@ def synthetic_settings(rag: dict) -> dict:
     """rag.reader.synthetic without the settings only the reader's training reads.
 
     The synthesizing rule's params: turning the reader's two-stage training on or off,
-    or changing its synthetic epochs, does not make the questions again.
+    or changing its synthetic epochs or negatives, does not make the questions again.
     """
-    return {k: v for k, v in rag["reader"]["synthetic"].items() if k not in ("enabled", "epochs")}
+    reader_only = ("enabled", "epochs", "negatives_per_question")
+    return {k: v for k, v in rag["reader"]["synthetic"].items() if k not in reader_only}
 
 
 def synthetic_epochs(rag: dict) -> int:
     """Reader epochs on the synthetic questions before the gold ones (0: one gold stage)."""
     return rag["reader"]["synthetic"]["epochs"] if reader_uses_synthetic(rag) else 0
+
+
+def synthetic_negatives(rag: dict) -> int | None:
+    """Negative passages per synthetic question in reader training: rag.reader.synthetic's
+    ``negatives_per_question``, or the gold questions' count (rag.reader.training) when that
+    is null; None without a synthetic stage."""
+    if not reader_uses_synthetic(rag):
+        return None
+    negatives = rag["reader"]["synthetic"]["negatives_per_question"]
+    return rag["reader"]["training"]["negatives_per_question"] if negatives is None else negatives
 
 
 def reader_is_fine_tuned(rag: dict, reader: str) -> bool:

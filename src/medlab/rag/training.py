@@ -153,6 +153,7 @@ def train_reader(
     reader_options: dict,
     synthetic: list[Question] | None = None,
     synthetic_epochs: int = 0,
+    synthetic_negatives: int | None = None,
 ):
     """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame).
 
@@ -164,7 +165,9 @@ def train_reader(
     (ties go to the later epoch; without dev questions, the last epoch's).
 
     Synthetic examples take their negative passages only from the documents of training
-    questions (gold or synthetic), so no dev or test text reaches the reader in training.
+    questions (gold or synthetic), so no dev or test text reaches the reader in training;
+    ``synthetic_negatives`` sets how many per synthetic question (None: as many as
+    ``spec.negatives_per_question`` gives each gold question).
 
     Raises:
         ValueError: when no training question of a stage has a passage holding its whole
@@ -178,6 +181,7 @@ def train_reader(
     stages = []
     if synthetic and synthetic_epochs > 0:
         stages.append(("synthetic", synthetic, synthetic_epochs))
+    negatives = spec.negatives_per_question if synthetic_negatives is None else synthetic_negatives
     if spec.epochs > 0:  # 0: synthetic only (an ablation of bench/rag_targets.py)
         stages.append(("gold", train, spec.epochs))
     if not stages:
@@ -193,6 +197,7 @@ def train_reader(
             passages if stage == "gold" else training_passages(passages, train, questions),
             spec,
             stage,
+            spec.negatives_per_question if stage == "gold" else negatives,
         )
         for stage, questions, _ in stages
     }
@@ -227,13 +232,15 @@ def _stage_features(
     passages: list[Passage],
     spec: ReaderTrainingSpec,
     stage: str,
+    negatives_per_question: int,
 ) -> dict[str, torch.Tensor]:
-    """Encoded training windows of one stage (see :func:`encode_reader_examples`).
+    """Encoded training windows of one stage (see :func:`encode_reader_examples`), each
+    question with ``negatives_per_question`` passages that lack its answer.
 
     Raises:
         ValueError: when no question of the stage has a passage holding its whole answer.
     """
-    examples = reader_examples(questions, passages, spec.negatives_per_question, spec.seed)
+    examples = reader_examples(questions, passages, negatives_per_question, spec.seed)
     examples = _fitting_examples(reader.tokenizer, examples, spec.max_length, spec.stride, stage)
     if not examples:
         raise ValueError(
@@ -375,20 +382,30 @@ def fine_tune_reader(
     device: torch.device,
     synthetic: list[Question] | None = None,
     synthetic_epochs: int = 0,
+    synthetic_negatives: int | None = None,
 ):
     """The extractive reader fine-tuned on the train questions, best dev F1 kept; (reader, epoch log).
 
     ``reader_options`` is rag.reader without model / fine_tune / training / synthetic:
     max_length and stride shape the training windows, the rest is decoding. With
-    ``synthetic`` questions and ``synthetic_epochs`` > 0 the reader first trains on those
-    (see :func:`train_reader`).
+    ``synthetic`` questions and ``synthetic_epochs`` > 0 the reader first trains on those,
+    with ``synthetic_negatives`` negative passages each (see :func:`train_reader`).
     """
     spec = ReaderTrainingSpec(
         max_length=reader_options["max_length"], stride=reader_options["stride"], **training
     )
     decoding = {k: v for k, v in reader_options.items() if k not in ("max_length", "stride")}
     return train_reader(
-        model_name, train, dev, passages, spec, device, decoding, synthetic, synthetic_epochs
+        model_name,
+        train,
+        dev,
+        passages,
+        spec,
+        device,
+        decoding,
+        synthetic,
+        synthetic_epochs,
+        synthetic_negatives,
     )
 
 
