@@ -99,7 +99,6 @@ def test_same_seed_same_result(corpus, two_stage):
 
 
 def test_synthetic_questions_take_the_gold_negative_count_unless_set(corpus, two_stage):
-    _, _, _, synthetic = corpus
     examples = two_stage[2]
     # SPEC gives every question one negative passage; by default synthetic ones too
     assert without_answer(examples["synthetic"]) == len(examples["synthetic"]) / 2

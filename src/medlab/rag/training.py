@@ -178,12 +178,14 @@ def train_reader(
     reader = ExtractiveReader.from_pretrained(
         model_name, device, max_length=spec.max_length, stride=spec.stride, **reader_options
     )
+    # (stage, questions, epochs, negative passages per question)
     stages = []
     if synthetic and synthetic_epochs > 0:
-        stages.append(("synthetic", synthetic, synthetic_epochs))
-    negatives = spec.negatives_per_question if synthetic_negatives is None else synthetic_negatives
+        if synthetic_negatives is None:
+            synthetic_negatives = spec.negatives_per_question
+        stages.append(("synthetic", synthetic, synthetic_epochs, synthetic_negatives))
     if spec.epochs > 0:  # 0: synthetic only (an ablation of bench/rag_targets.py)
-        stages.append(("gold", train, spec.epochs))
+        stages.append(("gold", train, spec.epochs, spec.negatives_per_question))
     if not stages:
         raise ValueError("no training stage: give gold epochs or synthetic questions and epochs")
     rows = []
@@ -197,11 +199,11 @@ def train_reader(
             passages if stage == "gold" else training_passages(passages, train, questions),
             spec,
             stage,
-            spec.negatives_per_question if stage == "gold" else negatives,
+            negatives,
         )
-        for stage, questions, _ in stages
+        for stage, questions, _, negatives in stages
     }
-    for stage, _, epochs in stages:
+    for stage, _, epochs, _ in stages:
         rows += _train_stage(
             reader,
             features_of[stage],
