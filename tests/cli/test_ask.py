@@ -133,15 +133,20 @@ def test_json_output_has_every_field(results, capsys):
     assert passages[answer["passage_rank"] - 1]["passage_id"] == answer["passage_id"]
 
 
+def bm25_answer(capsys, results, *argv) -> dict:
+    """The JSON answer of ``medlab ask --method bm25`` with ``argv``, which must succeed."""
+    code, out, err = ask(
+        capsys, "--results", str(results), "--method", "bm25", "--json", *argv, QUESTION
+    )
+    assert code == 0, err
+    return json.loads(out)["answer"]
+
+
 def test_the_extractive_answer_lies_in_the_sentence_readers_sentence_unless_unguided(
     results, capsys
 ):
     def answer(*argv):
-        code, out, err = ask(
-            capsys, "--results", str(results), "--method", "bm25", "--json", *argv, QUESTION
-        )
-        assert code == 0, err
-        return json.loads(out)["answer"]
+        return bm25_answer(capsys, results, *argv)
 
     sentence = answer("--reader", "sentence")
     guided = answer("--reader", "extractive")
@@ -154,6 +159,25 @@ def test_the_extractive_answer_lies_in_the_sentence_readers_sentence_unless_ungu
     assert single_span["text"] in sentence["text"]
     # the answer the most candidate mass agrees on has at least the best single span's mass
     assert guided["confidence"] >= single_span["confidence"] - 1e-9
+
+
+def test_sentence_fallback_1_answers_with_the_sentence_and_a_bad_value_exits_2(results, capsys):
+    def answer(*argv):
+        return bm25_answer(capsys, results, *argv)
+
+    sentence = answer("--reader", "sentence")
+    spans = answer("--reader", "extractive", "--sentence-fallback", "0")
+    assert spans["text"] in sentence["text"]
+    # the span's answer mass (its confidence over the sentence's) is below 1: at
+    # --sentence-fallback 1 the whole sentence answers, with the same confidence
+    assert spans["confidence"] < sentence["confidence"]
+    whole = answer("--reader", "extractive", "--sentence-fallback", "1")
+    assert whole["text"] == sentence["text"] and whole["confidence"] == spans["confidence"]
+    for bad in ("1.5", "-0.1", "half"):
+        code, out, err = ask(
+            capsys, "--results", str(results), "--sentence-fallback", bad, QUESTION
+        )
+        assert code == 2 and out == "" and "--sentence-fallback" in err
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,7 @@ def test_guided_reading_takes_the_best_span_inside_the_guides_sentence():
     reader = ExtractiveReader.__new__(ExtractiveReader)
     reader.max_answer_tokens, reader.candidates_per_window, reader.allow_no_answer = 5, 5, False
     reader._normalizer, reader.batch_size, reader.rank_prior = None, 16, 0.0
-    reader.aggregate_answers = False
+    reader.aggregate_answers, reader.sentence_fallback = False, None
     reader.sentence_guide = FixedSentence(Answer("Fever drops.", 0.8, 0, 11, 23))
     reader._cache = {("q", 0): reader._decode_window(start, end, offsets, context, passage=0)}
     reader._windows = {("q", 0): [Window(start, end, offsets, context)]}
@@ -85,6 +85,32 @@ def test_guided_reading_takes_the_best_span_inside_the_guides_sentence():
     assert answer.score == pytest.approx(0.8)
     reader.sentence_guide = None  # unguided: the best span overall
     assert reader.read("q", [0], [text]).text == "Aspirin x"
+
+
+@pytest.mark.parametrize(
+    ("fallback", "span", "expected_text"),
+    [
+        (None, Answer("Fever", 0.4, 0, 11, 16), "Fever"),
+        (0.3, Answer("Fever", 0.4, 0, 11, 16), "Fever"),
+        (0.5, Answer("Fever", 0.4, 0, 11, 16), "Fever drops."),  # unsure: the sentence
+        (0.5, Answer("", 0.4, -1, 0, 0), ""),  # an abstention is not replaced
+    ],
+)
+def test_an_unsure_span_gives_way_to_its_whole_sentence(fallback, span, expected_text):
+    text = "Aspirin x. Fever drops."
+    offsets = np.array([(0, 0), (0, 7), (8, 9), (11, 16), (17, 22), (0, 0)])
+    context = np.array([False, True, True, True, True, False])
+    logits = np.zeros(6)
+    reader = ExtractiveReader.__new__(ExtractiveReader)
+    reader.max_answer_tokens, reader.candidates_per_window, reader.allow_no_answer = 5, 5, False
+    reader._normalizer, reader.batch_size, reader.sentence_fallback = None, 16, fallback
+    reader.sentence_guide = FixedSentence(Answer("Fever drops.", 0.8, 0, 11, 23))
+    reader._cache = {("q", 0): []}
+    reader._windows = {("q", 0): [Window(logits, logits, offsets, context)]}
+    reader._best = lambda spans, passage_texts: span  # the span head's answer and its mass
+    answer = reader.read("q", [0], [text])
+    assert answer.text == expected_text
+    assert answer.score == pytest.approx(0.8 * 0.4)  # the guide's score x the answer's mass
 
 
 def test_a_guided_reader_answers_inside_the_sentence_the_sentence_reader_picks():
@@ -188,3 +214,24 @@ def test_aggregation_keeps_the_best_span_when_no_answer_is_shared():
     texts = ["aspirin", "ibuprofen"]
     spans = {0: [Span(5.0, 0, 0, 7)], 1: [Span(4.0, 1, 0, 9)]}
     assert cached_reader(spans, aggregate=True).read("q", [0, 1], texts).text == "aspirin"
+
+
+def test_the_aggregated_answer_is_worded_as_its_most_probable_span():
+    """The span containing the others collects the most agreeing mass, but the answer reads
+    as the span head's own best wording of it, with the containing span's mass."""
+    texts = ["5 days on average", "cough"]
+    spans = {
+        0: [
+            Span(4.0, 0, 0, 6),  # "5 days": the most probable wording
+            Span(3.0, 0, 0, 17),  # "5 days on average": agrees with both others
+            Span(3.0, 0, 7, 17),  # "on average": shares no word with "5 days"
+        ],
+        1: [Span(4.2, 1, 0, 5)],  # "cough": the single best span, alone
+    }
+    logits = np.array([4.0, 3.0, 3.0, 4.2])
+    probabilities = np.exp(logits) / np.exp(logits).sum()
+    answer = cached_reader(spans, aggregate=True).read("q", [0, 1], texts)
+    assert (answer.passage, answer.start, answer.end) == (0, 0, 6)
+    assert answer.text == "5 days"
+    # the winner "5 days on average" has token F1 0.667 against each of the other two
+    assert answer.score == pytest.approx(probabilities[:3].sum())

@@ -64,12 +64,13 @@ def test_the_sentence_guide_reaches_the_extractive_reading_only(rag):
     assert layout.read_options(unguided, "extractive")["sentence_guide"] is None
 
 
-def test_the_rank_prior_reaches_the_extractive_reading_never_its_training(rag):
-    assert "rank_prior" not in layout.reader_options(rag)
-    weighted = copy.deepcopy(rag)
-    weighted["reader"]["rank_prior"] = 1.5
-    assert layout.read_options(weighted, "extractive")["rank_prior"] == 1.5
-    assert "rank_prior" not in layout.read_options(weighted, "sentence")
+@pytest.mark.parametrize(("key", "value"), [("rank_prior", 1.5), ("sentence_fallback", 0.3)])
+def test_decoding_options_reach_the_extractive_reading_never_its_training(rag, key, value):
+    assert key not in layout.reader_options(rag)
+    changed = copy.deepcopy(rag)
+    changed["reader"][key] = value
+    assert layout.read_options(changed, "extractive")[key] == value
+    assert key not in layout.read_options(changed, "sentence")
 
 
 def test_answer_aggregation_reaches_the_extractive_reading_never_its_training(rag):

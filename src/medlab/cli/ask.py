@@ -7,7 +7,15 @@ import json
 from pathlib import Path
 
 from medlab.device import select_device
-from medlab.rag.ask import ASK_METHODS, DEFAULT_ENCODER, READER_NAMES, AskInputError, AskResult, ask
+from medlab.rag.ask import (
+    ASK_METHODS,
+    DEFAULT_ENCODER,
+    DEFAULT_SENTENCE_FALLBACK,
+    READER_NAMES,
+    AskInputError,
+    AskResult,
+    ask,
+)
 
 PREVIEW_CHARS = 150
 
@@ -23,7 +31,8 @@ reader's confidence, the passage and document it came from, then the passages be
 The extractive reader reads its span from the retrieved sentence most similar to the
 question (the default preset's rag.reader.sentence_guide; --no-sentence-guide reads every
 retrieved passage) and answers with the candidate span whose answer has the most probability
-mass (rag.reader.aggregate_answers; --no-aggregate-answers takes the single best span).
+mass (rag.reader.aggregate_answers; --no-aggregate-answers takes the single best span);
+when that mass is below --sentence-fallback it answers with the whole sentence.
 Confidence: the sentence's cosine similarity times the answer's probability mass among the
 spans within it (unguided: the answer's mass among the candidate spans of every passage; the
 sentence reader: the cosine similarity). None of them is calibrated here.
@@ -99,8 +108,28 @@ def register(subparsers) -> None:
         help="extractive reader: answer with the single highest-scoring span instead of the "
         "answer the most candidate spans agree on (rag.reader.aggregate_answers: false)",
     )
+    parser.add_argument(
+        "--sentence-fallback",
+        type=_probability,
+        default=DEFAULT_SENTENCE_FALLBACK,
+        metavar="MASS",
+        help="sentence-guided extractive reader: answer with the whole sentence when the "
+        "answer's probability mass among the spans within it is below MASS, 0 to always "
+        "answer with the span (rag.reader.sentence_fallback; default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(handler=run_ask, input_errors=(AskInputError,))
+
+
+def _probability(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
 
 
 def run_ask(arguments: argparse.Namespace) -> int:
@@ -115,6 +144,7 @@ def run_ask(arguments: argparse.Namespace) -> int:
         encoder=arguments.encoder,
         sentence_guide=arguments.sentence_guide,
         aggregate_answers=arguments.aggregate_answers,
+        sentence_fallback=arguments.sentence_fallback,
         device=select_device(1, "auto"),
     )
     if arguments.json:

@@ -34,6 +34,9 @@ DEFAULT_ENCODER = "packaged:all-MiniLM-L6-v2"
 # left out: its cross-encoder is a hub model the run does not store.
 ASK_METHODS = ("hybrid_rrf", "hybrid_weighted", "bm25", "dense_finetuned", "dense")
 READER_NAMES = ("extractive", "sentence")
+# rag.reader.sentence_fallback's default: below this answer mass the guided reader answers
+# with the whole sentence
+DEFAULT_SENTENCE_FALLBACK = 0.65
 # rag.hybrid defaults (candidates per ranking, RRF constant, BM25 weight of weighted fusion
 # when the run's fusion_weight.tsv is missing)
 HYBRID_DEFAULTS = {"candidates": 50, "rrf_constant": 60, "bm25_weight": 0.5, "tune_weight": False}
@@ -245,6 +248,7 @@ def ask(
     encoder: str = DEFAULT_ENCODER,
     sentence_guide: bool = True,
     aggregate_answers: bool = True,
+    sentence_fallback: float | None = DEFAULT_SENTENCE_FALLBACK,
     device="cpu",
 ) -> AskResult:
     """Answer ``question`` from the finished run of ``corpus`` under ``results``.
@@ -252,7 +256,8 @@ def ask(
     ``sentence_guide``: the extractive reader reads its span from the sentence ``encoder``
     finds most similar to the question (as rag.reader.sentence_guide);
     ``aggregate_answers``: it answers with the span the most candidate mass agrees on (as
-    rag.reader.aggregate_answers).
+    rag.reader.aggregate_answers); ``sentence_fallback``: guided, it answers with the whole
+    sentence when that mass is below this (as rag.reader.sentence_fallback; None: never).
 
     Raises:
         AskInputError: for an unknown corpus, method or reader, top_k below 1, or a missing
@@ -282,6 +287,7 @@ def ask(
                 "batch_size": 32,
                 "sentence_guide": encoder if sentence_guide else None,
                 "aggregate_answers": aggregate_answers,
+                "sentence_fallback": sentence_fallback,
             },
         ),
         top_k,

@@ -159,6 +159,7 @@ def reader_options(rag: dict) -> dict:
         "sentence_guide",
         "rank_prior",
         "aggregate_answers",
+        "sentence_fallback",
     )
     return {k: v for k, v in rag["reader"].items() if k not in excluded}
 
@@ -166,7 +167,7 @@ def reader_options(rag: dict) -> dict:
 def read_options(rag: dict, reader: str) -> dict:
     """The read rule's options for ``reader``: :func:`reader_options`, and for the extractive
     reader ``sentence_guide``: the bi-encoder (rag.encoder) choosing the sentence the span
-    is read from, or None, ``rank_prior`` and ``aggregate_answers``."""
+    is read from, or None, ``rank_prior``, ``aggregate_answers`` and ``sentence_fallback``."""
     if reader != "extractive":
         return reader_options(rag)
     guide = rag["encoder"] if rag["reader"]["sentence_guide"] else None
@@ -175,6 +176,7 @@ def read_options(rag: dict, reader: str) -> dict:
         "sentence_guide": guide,
         "rank_prior": rag["reader"]["rank_prior"],
         "aggregate_answers": rag["reader"]["aggregate_answers"],
+        "sentence_fallback": rag["reader"]["sentence_fallback"],
     }
 
 
