@@ -2,14 +2,16 @@
 
 The reader a pipeline run fine-tuned (results/rag/<corpus>/reader/model) reads the dev and
 test questions from the gold passage and from the top-k passages of each retrieval method
-(results/rag/<corpus>/rankings.parquet), guided by the sentence encoder, with aggregated
-answers or the single best span, at each rag.reader.sentence_fallback value. The table gives
+(results/rag/<corpus>/rankings.parquet), guided by the sentence encoder at each
+rag.reader.sentence_lexical_weight, with aggregated answers (and with --single-span also the
+single best span), at each rag.reader.sentence_fallback value. The table gives
 F1 and exact match per split and method, the share of readings the whole sentence answered,
 and the mean end-to-end dev F1 each decoding's fallback is chosen on (the test columns
 report, they do not choose).
 
     python bench/rag_decoding.py [--results results] [--corpus covid_qa_slice] [--top-k 5]
-        [--fallbacks 0 0.5 0.6 0.65 0.7 0.75 0.8 0.9 1] [--threads 1]
+        [--lexical-weights 0 0.5 1 2 4] [--fallbacks 0 0.5 0.6 0.65 0.7 0.8 1]
+        [--single-span] [--threads 1]
 
 Prints the table and writes bench/out/rag_decoding.md. Span logits are computed once per
 (question, passage) and reused by every decoding, so each extra setting costs seconds.
@@ -49,9 +51,21 @@ def arguments() -> argparse.Namespace:
         "--fallbacks",
         type=float,
         nargs="+",
-        default=[0, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9, 1.0],
+        default=[0, 0.5, 0.6, 0.65, 0.7, 0.8, 1.0],
         help="rag.reader.sentence_fallback values (0: always the span; 1: the sentence "
         "unless every candidate agrees)",
+    )
+    parser.add_argument(
+        "--lexical-weights",
+        type=float,
+        nargs="+",
+        default=[0, 0.5, 1, 2, 4],
+        help="rag.reader.sentence_lexical_weight values of the guide (0: the cosine alone)",
+    )
+    parser.add_argument(
+        "--single-span",
+        action="store_true",
+        help="also decode with the single best span (rag.reader.aggregate_answers: false)",
     )
     parser.add_argument("--threads", type=int, default=1)
     return parser.parse_args()
@@ -98,8 +112,8 @@ def score(reader, rows, texts: list[str]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def summary_row(decoding: str, fallback: float, frame: pd.DataFrame) -> dict:
-    row = {"decoding": decoding, "sentence_fallback": fallback}
+def summary_row(decoding: str, weight: float, fallback: float, frame: pd.DataFrame) -> dict:
+    row = {"decoding": decoding, "sentence_lexical_weight": weight, "sentence_fallback": fallback}
     end_to_end = frame[frame["method"] != "gold_passage"]
     row["dev mean F1 (end to end)"] = end_to_end[end_to_end["split"] == "dev"]["f1"].mean()
     row["sentence share"] = frame["sentence"].mean()
@@ -125,19 +139,23 @@ def main() -> None:
         "sentence_guide": args.encoder,
     }
     reader = load_extractive_reader(str(run / "reader" / "model"), torch.device("cpu"), options)
+    guide = reader.sentence_guide
     started = time.perf_counter()
     table = []
-    for aggregate in (True, False):
+    for aggregate in (True, False) if args.single_span else (True,):
         reader.aggregate_answers = aggregate
-        for fallback in args.fallbacks:
-            reader.sentence_fallback = fallback or None
-            frame = score(reader, rows, texts)
-            decoding = "aggregated answers" if aggregate else "best single span"
-            table.append(summary_row(decoding, fallback, frame))
+        decoding = "aggregated answers" if aggregate else "best single span"
+        for weight in args.lexical_weights:
+            guide.lexical_weight = weight
+            for fallback in args.fallbacks:
+                reader.sentence_fallback = fallback or None
+                frame = score(reader, rows, texts)
+                table.append(summary_row(decoding, weight, fallback, frame))
     table = pd.DataFrame(table)
-    # rag.reader.aggregate_answers is a setting of its own; the fallback is chosen per decoding
+    # rag.reader.aggregate_answers is a setting of its own: the guide's weight and the
+    # fallback are chosen per decoding
     best = table.groupby("decoding")["dev mean F1 (end to end)"].idxmax()
-    table.insert(0, "best fallback on dev", np.where(table.index.isin(best), "**yes**", ""))
+    table.insert(0, "chosen on dev", np.where(table.index.isin(best), "**yes**", ""))
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()

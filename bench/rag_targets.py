@@ -521,7 +521,11 @@ def score_reader(reader, split, passages, hybrid_name: str, hybrid) -> dict[str,
 def guided_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, device):
     """The same reader scored again with rag.reader.sentence_guide: the span read inside the
     retrieved sentence the packaged bi-encoder finds most similar to the question."""
-    reader.sentence_guide = load_sentence_reader(ENCODER, device, {"batch_size": 32})
+    reader.sentence_guide = load_sentence_reader(
+        ENCODER,
+        device,
+        {"batch_size": 32, "lexical_weight": RAG_DEFAULTS["reader"]["sentence_lexical_weight"]},
+    )
     reader.clear_cache()
     try:
         gold, end_to_end = score_reader(reader, split, passages, hybrid_name, hybrid).values()

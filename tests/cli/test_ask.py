@@ -221,6 +221,21 @@ def test_a_results_directory_without_runs_exits_2(tmp_path, capsys):
     assert code == 2 and "corpora there: none" in err
 
 
+def test_a_negative_lexical_weight_exits_2(results, capsys):
+    code, out, err = ask(capsys, "--results", str(results), "--lexical-weight", "-0.5", QUESTION)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--lexical-weight -0.5" in err
+
+
+def test_the_lexical_weight_reaches_the_sentence_readers_score(results, capsys):
+    """Cosine alone and, nearly, word coverage alone score the answer differently; both
+    answer with a sentence of a read passage."""
+    cosine = bm25_answer(capsys, results, "--reader", "sentence", "--lexical-weight", "0")
+    covered = bm25_answer(capsys, results, "--reader", "sentence", "--lexical-weight", "100")
+    for answer in (cosine, covered):
+        assert answer["text"] in answer["passage"]
+    assert covered["confidence"] != cosine["confidence"]
+
+
 def test_top_k_below_1_exits_2(results, capsys):
     code, _, err = ask(capsys, "--results", str(results), "--top-k", "0", QUESTION)
     assert code == 2 and "--top-k 0" in err

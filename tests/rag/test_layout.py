@@ -80,3 +80,11 @@ def test_answer_aggregation_reaches_the_extractive_reading_never_its_training(ra
         changed["reader"]["aggregate_answers"] = value
         assert layout.read_options(changed, "extractive")["aggregate_answers"] is value
         assert "aggregate_answers" not in layout.read_options(changed, "sentence")
+
+
+def test_the_sentence_lexical_weight_reaches_both_readers_never_training(rag):
+    assert "sentence_lexical_weight" not in layout.reader_options(rag)
+    changed = copy.deepcopy(rag)
+    changed["reader"]["sentence_lexical_weight"] = 3.0
+    for reader in ("sentence", "extractive"):
+        assert layout.read_options(changed, reader)["lexical_weight"] == 3.0

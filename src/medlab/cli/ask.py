@@ -10,6 +10,7 @@ from medlab.device import select_device
 from medlab.rag.ask import (
     ASK_METHODS,
     DEFAULT_ENCODER,
+    DEFAULT_LEXICAL_WEIGHT,
     DEFAULT_SENTENCE_FALLBACK,
     READER_NAMES,
     AskInputError,
@@ -32,10 +33,12 @@ The extractive reader reads its span from the retrieved sentence most similar to
 question (the default preset's rag.reader.sentence_guide; --no-sentence-guide reads every
 retrieved passage) and answers with the candidate span whose answer has the most probability
 mass (rag.reader.aggregate_answers; --no-aggregate-answers takes the single best span);
-when that mass is below --sentence-fallback it answers with the whole sentence.
-Confidence: the sentence's cosine similarity times the answer's probability mass among the
-spans within it (unguided: the answer's mass among the candidate spans of every passage; the
-sentence reader: the cosine similarity). None of them is calibrated here.
+when that mass is below --sentence-fallback it answers with the whole sentence. A sentence
+is matched to the question by its embedding's cosine and by how much of the question's
+rare words it holds (--lexical-weight).
+Confidence: the sentence's match score times the answer's probability mass among the spans
+within it (unguided: the answer's mass among the candidate spans of every passage; the
+sentence reader: the match score). None of them is calibrated here.
 
 A missing file ends the command with exit code 2 and one line naming the file and the
 snakemake command that builds it.
@@ -117,6 +120,15 @@ def register(subparsers) -> None:
         "answer's probability mass among the spans within it is below MASS, 0 to always "
         "answer with the span (rag.reader.sentence_fallback; default: %(default)s)",
     )
+    parser.add_argument(
+        "--lexical-weight",
+        type=float,
+        default=DEFAULT_LEXICAL_WEIGHT,
+        metavar="W",
+        help="how the sentence reader and the sentence guide match a sentence to the question: "
+        "(cosine + W x the share of the question words' IDF weight the sentence holds) / "
+        "(1 + W); 0: the cosine alone (rag.reader.sentence_lexical_weight; default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(handler=run_ask, input_errors=(AskInputError,))
 
@@ -145,6 +157,7 @@ def run_ask(arguments: argparse.Namespace) -> int:
         sentence_guide=arguments.sentence_guide,
         aggregate_answers=arguments.aggregate_answers,
         sentence_fallback=arguments.sentence_fallback,
+        lexical_weight=arguments.lexical_weight,
         device=select_device(1, "auto"),
     )
     if arguments.json:

@@ -37,6 +37,9 @@ READER_NAMES = ("extractive", "sentence")
 # rag.reader.sentence_fallback's default: below this answer mass the guided reader answers
 # with the whole sentence
 DEFAULT_SENTENCE_FALLBACK = 0.65
+# rag.reader.sentence_lexical_weight's default: how much the coverage of the question's words
+# counts against the cosine when a sentence is matched to the question
+DEFAULT_LEXICAL_WEIGHT = 1.0
 # rag.hybrid defaults (candidates per ranking, RRF constant, BM25 weight of weighted fusion
 # when the run's fusion_weight.tsv is missing)
 HYBRID_DEFAULTS = {"candidates": 50, "rrf_constant": 60, "bm25_weight": 0.5, "tune_weight": False}
@@ -249,6 +252,7 @@ def ask(
     sentence_guide: bool = True,
     aggregate_answers: bool = True,
     sentence_fallback: float | None = DEFAULT_SENTENCE_FALLBACK,
+    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
     device="cpu",
 ) -> AskResult:
     """Answer ``question`` from the finished run of ``corpus`` under ``results``.
@@ -257,7 +261,9 @@ def ask(
     finds most similar to the question (as rag.reader.sentence_guide);
     ``aggregate_answers``: it answers with the span the most candidate mass agrees on (as
     rag.reader.aggregate_answers); ``sentence_fallback``: guided, it answers with the whole
-    sentence when that mass is below this (as rag.reader.sentence_fallback; None: never).
+    sentence when that mass is below this (as rag.reader.sentence_fallback; None: never);
+    ``lexical_weight``: the weight of the question words' coverage against the cosine when
+    the sentence reader or the guide matches a sentence (as rag.reader.sentence_lexical_weight).
 
     Raises:
         AskInputError: for an unknown corpus, method or reader, top_k below 1, or a missing
@@ -265,6 +271,8 @@ def ask(
     """
     if top_k < 1:
         raise AskInputError(f"--top-k {top_k}: expected a whole number of at least 1")
+    if lexical_weight < 0:
+        raise AskInputError(f"--lexical-weight {lexical_weight}: expected a number of at least 0")
     run = open_run(results, corpus)
     # every file is checked before any model loads, so a missing one fails at once
     passages_file = run.require(f"{run.root}/passages.jsonl")
@@ -281,10 +289,11 @@ def ask(
             reader,
             model,
             device,
-            {"batch_size": 32}
+            {"batch_size": 32, "lexical_weight": lexical_weight}
             if reader != "extractive"
             else {
                 "batch_size": 32,
+                "lexical_weight": lexical_weight,
                 "sentence_guide": encoder if sentence_guide else None,
                 "aggregate_answers": aggregate_answers,
                 "sentence_fallback": sentence_fallback,

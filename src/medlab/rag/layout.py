@@ -160,19 +160,23 @@ def reader_options(rag: dict) -> dict:
         "rank_prior",
         "aggregate_answers",
         "sentence_fallback",
+        "sentence_lexical_weight",
     )
     return {k: v for k, v in rag["reader"].items() if k not in excluded}
 
 
 def read_options(rag: dict, reader: str) -> dict:
-    """The read rule's options for ``reader``: :func:`reader_options`, and for the extractive
-    reader ``sentence_guide``: the bi-encoder (rag.encoder) choosing the sentence the span
-    is read from, or None, ``rank_prior``, ``aggregate_answers`` and ``sentence_fallback``."""
+    """The read rule's options for ``reader``: :func:`reader_options` and ``lexical_weight``
+    (how sentences are matched to the question), and for the extractive reader
+    ``sentence_guide``: the bi-encoder (rag.encoder) choosing the sentence the span is read
+    from, or None, ``rank_prior``, ``aggregate_answers`` and ``sentence_fallback``."""
+    sentence_matching = {"lexical_weight": rag["reader"]["sentence_lexical_weight"]}
     if reader != "extractive":
-        return reader_options(rag)
+        return {**reader_options(rag), **sentence_matching}
     guide = rag["encoder"] if rag["reader"]["sentence_guide"] else None
     return {
         **reader_options(rag),
+        **sentence_matching,
         "sentence_guide": guide,
         "rank_prior": rag["reader"]["rank_prior"],
         "aggregate_answers": rag["reader"]["aggregate_answers"],
