@@ -96,6 +96,13 @@ def rule_times(benchmarks: dict[str, list[str]]) -> pd.DataFrame:
     )
 
 
+def guided_reading_note(reader: dict) -> str:
+    """How the sentence-guided extractive reader picks the sentence its span is read from."""
+    if reader["sentence_lexical_weight"]:
+        return "span read inside the sentence the bi-encoder and the question's words match"
+    return "span read inside the bi-encoder's sentence"
+
+
 def models_in_config(config: dict) -> list[dict]:
     """The pretrained models the enabled experiments use: experiment, role, model (as configured).
 
@@ -114,11 +121,7 @@ def models_in_config(config: dict) -> list[dict]:
         if "extractive" in rag["readers"]:
             notes = [
                 *(["fine-tuned here"] if rag["reader"]["fine_tune"] else []),
-                *(
-                    ["span read inside the bi-encoder's sentence"]
-                    if rag["reader"]["sentence_guide"]
-                    else []
-                ),
+                *([guided_reading_note(rag["reader"])] if rag["reader"]["sentence_guide"] else []),
             ]
             role = "extractive reader" + (f" ({'; '.join(notes)})" if notes else "")
             models.append(
