@@ -519,27 +519,37 @@ def score_reader(reader, split, passages, hybrid_name: str, hybrid) -> dict[str,
 
 
 def guided_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, device):
-    """The same reader scored again with rag.reader.sentence_guide: the span read inside the
-    retrieved sentence the packaged bi-encoder finds most similar to the question."""
+    """The same reader scored again as the default preset reads (config.yaml's rag.reader):
+    the span read inside the retrieved sentence the packaged bi-encoder and the question's
+    words match best (sentence_lexical_weight), aggregated answers as configured, the whole
+    sentence below the configured sentence_fallback."""
+    defaults = RAG_DEFAULTS["reader"]
+    plain = (reader.aggregate_answers, reader.sentence_fallback)
     reader.sentence_guide = load_sentence_reader(
-        ENCODER,
-        device,
-        {"batch_size": 32, "lexical_weight": RAG_DEFAULTS["reader"]["sentence_lexical_weight"]},
+        ENCODER, device, {"batch_size": 32, "lexical_weight": defaults["sentence_lexical_weight"]}
     )
+    reader.aggregate_answers = defaults["aggregate_answers"]
+    reader.sentence_fallback = defaults["sentence_fallback"]
     reader.clear_cache()
     try:
         gold, end_to_end = score_reader(reader, split, passages, hybrid_name, hybrid).values()
     finally:
         reader.sentence_guide = None
+        reader.aggregate_answers, reader.sentence_fallback = plain
         reader.clear_cache()
+    guided = (
+        f"sentence-guided (lexical weight {defaults['sentence_lexical_weight']}, "
+        f"{'aggregated answers' if defaults['aggregate_answers'] else 'best span'}, "
+        f"fallback {defaults['sentence_fallback']})"
+    )
     return [
         {
-            "target": f"reader, {setting}, sentence-guided",
+            "target": f"reader, {setting}, {guided}",
             "metric": f"test EM / F1 gold passage; EM / F1 {hybrid_name} top-5 (dev F1)",
             "value": f"{gold['em']:.3f} / {gold['f1']:.3f}; {end_to_end['em']:.3f} / "
             f"{end_to_end['f1']:.3f} ({end_to_end['dev_f1']:.3f}) (n={gold['n']})",
         },
-        *confidence_rows(f"{setting}, sentence-guided, end to end", end_to_end),
+        *confidence_rows(f"{setting}, {guided}, end to end", end_to_end),
     ]
 
 

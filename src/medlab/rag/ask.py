@@ -34,9 +34,9 @@ DEFAULT_ENCODER = "packaged:all-MiniLM-L6-v2"
 # left out: its cross-encoder is a hub model the run does not store.
 ASK_METHODS = ("hybrid_rrf", "hybrid_weighted", "bm25", "dense_finetuned", "dense")
 READER_NAMES = ("extractive", "sentence")
-# rag.reader.sentence_fallback's default: below this answer mass the guided reader answers
-# with the whole sentence
-DEFAULT_SENTENCE_FALLBACK = 0.65
+# below this answer mass the guided reader answers with the whole sentence; 0 (never) as
+# rag.reader.sentence_fallback's default, null
+DEFAULT_SENTENCE_FALLBACK = 0.0
 # rag.reader.sentence_lexical_weight's default: how much the coverage of the question's words
 # counts against the cosine when a sentence is matched to the question
 DEFAULT_LEXICAL_WEIGHT = 1.0
