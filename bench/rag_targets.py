@@ -20,7 +20,8 @@
 Prints a table and writes bench/out/rag_<part>.md (and .tsv) per part (the synthetic part
 after every reader it trains; with --settings, rag_synthetic_<settings>.md): retrieval
 (recall, fusion, fine-tuned retriever, latencies), reader and synthetic. Each reader of
-the synthetic part is also scored sentence-guided (rag.reader.sentence_guide) and saved to
+the synthetic part is also scored sentence-guided as the default preset reads (config.yaml's
+rag.reader: sentence_guide, sentence_lexical_weight, aggregate_answers, sentence_fallback) and saved to
 bench/out/readers/<part>_<setting>/, so other decodings can be measured without training
 it again: ``--score-saved`` loads those readers instead of training them (the settings
 line says so). ``--rank-priors`` also scores each reader end to end with
@@ -593,19 +594,18 @@ def rank_prior_rows(
     return rows
 
 
-def aggregation_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, args, device):
+def aggregation_rows(reader, setting: str, split, passages, hybrid_name: str, hybrid, args):
     """With ``--aggregate-answers``: the reader scored end to end with
-    rag.reader.aggregate_answers, at rank prior 0 and each of ``--rank-priors``, and
-    sentence-guided (aggregating the spans inside the sentence)."""
+    rag.reader.aggregate_answers, at rank prior 0 and each of ``--rank-priors`` (guided
+    reading, :func:`guided_rows`, aggregates as config.yaml says)."""
     if not args.aggregate_answers:
         return []
     reader.aggregate_answers = True
     setting = f"{setting}, aggregated answers"
     try:
-        rows = rank_prior_rows(
+        return rank_prior_rows(
             reader, setting, split, passages, hybrid_name, hybrid, args, [0.0, *args.rank_priors]
         )
-        return rows + guided_rows(reader, setting, split, passages, hybrid_name, hybrid, device)
     finally:
         reader.aggregate_answers = False
 
@@ -728,9 +728,7 @@ def synthetic_part(
         # slowest last; a save after each block: a long run keeps what it measured
         rows += rank_prior_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
         save(part_name, rows, settings)
-        rows += aggregation_rows(
-            reader, setting, split, passages, hybrid_name, hybrid, args, device
-        )
+        rows += aggregation_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
         save(part_name, rows, settings)
         for name, rankings in other_rankings.items():
             rows += end_to_end_rows(reader, setting, split, passages, name, rankings)
