@@ -29,7 +29,7 @@ method, the best --top-k passages are read, and the command prints the answer, t
 reader's confidence, the passage and document it came from, then the passages behind it
 (rank, retrieval score, document id, start of the text).
 
-The extractive reader reads its span from the retrieved sentence most similar to the
+The extractive reader reads its span from the retrieved sentence that best matches the
 question (the default preset's rag.reader.sentence_guide; --no-sentence-guide reads every
 retrieved passage) and answers with the candidate span whose answer has the most probability
 mass (rag.reader.aggregate_answers; --no-aggregate-answers takes the single best span);
@@ -82,8 +82,8 @@ def register(subparsers) -> None:
         "--reader",
         choices=READER_NAMES,
         default="extractive",
-        help="extractive: the span reader fine-tuned by the run; sentence: the most similar "
-        "retrieved sentence (default: %(default)s)",
+        help="extractive: the span reader fine-tuned by the run; sentence: the retrieved "
+        "sentence that best matches the question (see --lexical-weight; default: %(default)s)",
     )
     parser.add_argument(
         "--top-k",

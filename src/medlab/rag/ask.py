@@ -257,8 +257,9 @@ def ask(
 ) -> AskResult:
     """Answer ``question`` from the finished run of ``corpus`` under ``results``.
 
-    ``sentence_guide``: the extractive reader reads its span from the sentence ``encoder``
-    finds most similar to the question (as rag.reader.sentence_guide);
+    ``sentence_guide``: the extractive reader reads its span from the sentence that best
+    matches the question (``encoder``'s cosine and word coverage, see ``lexical_weight``; as
+    rag.reader.sentence_guide);
     ``aggregate_answers``: it answers with the span the most candidate mass agrees on (as
     rag.reader.aggregate_answers); ``sentence_fallback``: guided, it answers with the whole
     sentence when that mass is below this (as rag.reader.sentence_fallback; None: never);
