@@ -8,7 +8,7 @@ costs only the five new passages; the question is cached as the tokenizer normal
 with an uncased model a lowercased query variant costs nothing more.
 
 With a sentence guide (a :class:`~medlab.rag.readers.SentenceReader`), reading is a cascade:
-the guide picks the retrieved sentence most similar to the question, and the span head
+the guide picks the retrieved sentence that best matches the question, and the span head
 chooses the answer inside that sentence only (sentence selection before span extraction, as
 in Min et al., 2018). A span head fine-tuned on a few hundred questions ranks spans within
 a passage far better than it ranks passages against each other; the bi-encoder does the
@@ -87,7 +87,7 @@ class ExtractiveReader:
     is worded as its highest-logit agreeing candidate, its confidence the winner's mass.
 
     With a ``sentence_guide`` the candidates are the spans inside the guide's sentence, and
-    confidence = the guide's score (clipped cosine similarity) x that softmax: the sentence
+    confidence = the guide's score (its match score in [0, 1]) x that mass: the sentence
     must be the right one, and the span the right one within it. With ``sentence_fallback``
     the answer is the whole sentence when the span's answer mass within it is below that
     value (same confidence): a span head unsure of the words loses less F1 by answering with
