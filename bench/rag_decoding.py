@@ -30,9 +30,9 @@ import torch
 
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import read_questions
-from medlab.rag.passages import gold_passages, read_passages
-from medlab.rag.rankings import ranking_lists
+from medlab.rag.passages import read_passages
 from medlab.rag.readers import load_extractive_reader
+from medlab.rag.reading import read_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -71,45 +71,40 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def readings(run: Path, top_k: int) -> list[tuple[str, str, str, list[str], list[int]]]:
-    """(split, method, question, gold answers, passages read) for every dev and test question."""
-    questions, splits = read_questions(run / "questions.jsonl", splits={"dev", "test"})
-    passages = read_passages(run / "passages.jsonl")
-    lists = ranking_lists(pd.read_parquet(run / "rankings.parquet"))
-    rows = []
-    for question, split in zip(questions, splits):
-        golds = [answer["text"] for answer in question.answers]
-        gold = gold_passages(question, passages)[:1]
-        if gold:  # as the pipeline, a question whose answer straddles passages has no gold reading
-            rows.append((split, "gold_passage", question.question, golds, gold))
-        for method in METHODS:
-            ranking = lists.get((question.id, "original", method), [])
-            used = [index for index, _ in ranking][:top_k]
-            rows.append((split, method, question.question, golds, used))
-    return rows
+def score(reader, questions, splits, passages, rankings, top_k: int) -> pd.DataFrame:
+    """F1, exact match and whether the guide's whole sentence answered, per reading.
 
+    Read by the pipeline's own :func:`~medlab.rag.reading.read_answers` (gold passage, and the
+    top ``top_k`` of each method; no query perturbations); a gold reading without a passage
+    (the answer straddles passages) is left out, as the evaluation leaves it unanswered.
+    """
+    policies = {f"top{top_k}": lambda ranking: ranking[:top_k]}
+    answers = read_answers(
+        reader, questions, splits, passages, rankings, list(METHODS), policies, focus=("", "")
+    )
+    answers = answers[answers["k_used"] > 0]
+    golds = {q.id: [answer["text"] for answer in q.answers] for q in questions}
+    questions_by_id = {q.id: q.question for q in questions}
+    texts = [passage.text for passage in passages]
 
-def score(reader, rows, texts: list[str]) -> pd.DataFrame:
-    """F1, exact match and whether the guide's whole sentence answered, per reading."""
-    records = []
-    for split, method, question, golds, used in rows:
-        answer = reader.read(question, used, texts)
-        sentence = reader.sentence_guide.read(question, used, texts)
-        whole_sentence = (answer.passage, answer.start, answer.end) == (
-            sentence.passage,
-            sentence.start,
-            sentence.end,
-        )
-        records.append(
-            {
-                "split": split,
-                "method": method,
-                "f1": token_f1(answer.text, golds),
-                "em": exact_match(answer.text, golds),
-                "sentence": whole_sentence,
-            }
-        )
-    return pd.DataFrame(records)
+    def whole_sentence(row) -> bool:
+        read = [int(index) for index in row["passages"].split()]
+        sentence = reader.sentence_guide.read(questions_by_id[row["question_id"]], read, texts)
+        return row["answer"] == sentence.text and row["source_passage"] == sentence.passage
+
+    return pd.DataFrame(
+        {
+            "split": answers["split"],
+            "method": answers["method"],
+            "f1": [
+                token_f1(a, golds[q]) for a, q in zip(answers["answer"], answers["question_id"])
+            ],
+            "em": [
+                exact_match(a, golds[q]) for a, q in zip(answers["answer"], answers["question_id"])
+            ],
+            "sentence": [whole_sentence(row) for _, row in answers.iterrows()],
+        }
+    )
 
 
 def summary_row(decoding: str, weight: float, fallback: float, frame: pd.DataFrame) -> dict:
@@ -130,8 +125,9 @@ def main() -> None:
     args = arguments()
     torch.set_num_threads(args.threads)
     run = args.results / "rag" / args.corpus
-    texts = [passage.text for passage in read_passages(run / "passages.jsonl")]
-    rows = readings(run, args.top_k)
+    questions, splits = read_questions(run / "questions.jsonl", splits={"dev", "test"})
+    passages = read_passages(run / "passages.jsonl")
+    rankings = pd.read_parquet(run / "rankings.parquet")
     options = {
         "max_length": args.max_length,
         "stride": args.stride,
@@ -149,7 +145,7 @@ def main() -> None:
             guide.lexical_weight = weight
             for fallback in args.fallbacks:
                 reader.sentence_fallback = fallback or None
-                frame = score(reader, rows, texts)
+                frame = score(reader, questions, splits, passages, rankings, args.top_k)
                 table.append(summary_row(decoding, weight, fallback, frame))
     table = pd.DataFrame(table)
     # rag.reader.aggregate_answers is a setting of its own: the guide's weight and the
