@@ -24,7 +24,9 @@ the synthetic part is also scored sentence-guided as the default preset reads (c
 rag.reader: sentence_guide, sentence_lexical_weight, aggregate_answers, sentence_fallback) and saved to
 bench/out/readers/<part>_<setting>/, so other decodings can be measured without training
 it again: ``--score-saved`` loads those readers instead of training them (the settings
-line says so). ``--rank-priors`` also scores each reader end to end with
+line says so). The synthetic part's reader training saves its state after every epoch
+(bench/out/readers/<part>_<setting>.checkpoint.pt, <part>_curve_<n>.checkpoint.pt): the
+same command run again after a stop resumes each reader where it stopped. ``--rank-priors`` also scores each reader end to end with
 rag.reader.rank_prior at each weight, with the dev F1 the weight is chosen on. COVID-QA comes from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks
 that everything runs (a few documents and questions, tiny budgets); its numbers mean
 nothing, and its files end in ``_quick``.
@@ -660,7 +662,11 @@ def synthetic_part(
     after every block of rows, so a run stopped part way keeps what it measured."""
     hybrid_name, hybrid = named_hybrid
 
-    def run(setting: str, synthetic, gold_epochs: int):
+    def run(setting: str, synthetic, gold_epochs: int, checkpoint: Path):
+        """Train one reader, resuming from ``checkpoint`` (saved after every epoch) when an
+        earlier run of the same training was stopped; the file goes once training ends.
+        Returns (reader, epoch log, training time as words)."""
+        resuming = checkpoint.exists()  # (a checkpoint of another training is ignored)
         (reader, epochs), seconds = timed(
             lambda: train_reader(
                 ENCODER,
@@ -672,10 +678,12 @@ def synthetic_part(
                 {"batch_size": 32},
                 synthetic,
                 args.synthetic_epochs if synthetic else 0,
+                checkpoint_path=checkpoint,
             )
         )
+        checkpoint.unlink(missing_ok=True)
         print(f"{setting}:\n{epochs.to_string()}", flush=True)
-        return reader, epochs, seconds
+        return reader, epochs, f"trained {seconds:.0f} s{' after a resume' if resuming else ''}"
 
     def questions(size: int):
         return synthesize(
@@ -708,8 +716,9 @@ def synthetic_part(
             )
             trained = "loaded"
         else:
-            reader, epochs, seconds = run(setting, synthetic_questions, gold_epochs)
-            trained = f"best dev F1 {epochs['dev_f1'].max():.3f}; trained {seconds:.0f} s"
+            checkpoint = saved.with_name(f"{saved.name}.checkpoint.pt")
+            reader, epochs, took = run(setting, synthetic_questions, gold_epochs, checkpoint)
+            trained = f"best dev F1 {epochs['dev_f1'].max():.3f}; {took}"
         scores = score_reader(reader, split, passages, hybrid_name, hybrid)
         gold, end_to_end = scores.values()
         rows.append(
@@ -737,14 +746,14 @@ def synthetic_part(
         save(part_name, rows, settings)
     for size in [] if args.score_saved else args.synthetic_curve:
         subset = questions(size)
-        _, epochs, seconds = run(f"curve, {size} synthetic", subset, args.reader_epochs)
+        checkpoint = OUT / "readers" / f"{part_name}_curve_{size}.checkpoint.pt"
+        _, epochs, took = run(f"curve, {size} synthetic", subset, args.reader_epochs, checkpoint)
         after_synthetic = epochs.loc[epochs["stage"] == "synthetic", "dev_f1"].iloc[-1]
         rows.append(
             {
                 "target": f"learning curve, {len(subset)} synthetic questions",
                 "metric": "dev F1 after synthetic stage / best dev F1 after gold",
-                "value": f"{after_synthetic:.3f} / {epochs['dev_f1'].max():.3f} "
-                f"(trained {seconds:.0f} s)",
+                "value": f"{after_synthetic:.3f} / {epochs['dev_f1'].max():.3f} ({took})",
             }
         )
         save(part_name, rows, settings)

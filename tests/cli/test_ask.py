@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from medlab.cli import main
+from medlab.rag import ask as rag_ask
 from medlab.rag.ask import DEFAULT_ENCODER, available_methods, open_run
 from medlab.rag.corpus import load_corpus, read_questions
 from medlab.rag.passages import prepare_corpus, write_prepared_corpus
@@ -234,6 +235,25 @@ def test_the_lexical_weight_reaches_the_sentence_readers_score(results, capsys):
     for answer in (cosine, covered):
         assert answer["text"] in answer["passage"]
     assert covered["confidence"] != cosine["confidence"]
+
+
+def test_the_extractive_reader_reads_at_the_window_the_run_trained_it_at(
+    results, capsys, monkeypatch
+):
+    """The run's rag.reader.max_length and stride (64 / 16 here), not the reader class's
+    defaults (384 / 128): the same cut of passages into windows as the pipeline's reading."""
+    built = []
+
+    def recording(name, model, device, options):
+        built.append(original(name, model, device, options))
+        return built[-1]
+
+    original = rag_ask.load_reader
+    monkeypatch.setattr(rag_ask, "load_reader", recording)
+    bm25_answer(capsys, results)
+    assert [(r.max_length, r.stride) for r in built] == [
+        (READER_OPTIONS["max_length"], READER_OPTIONS["stride"])
+    ]
 
 
 def test_top_k_below_1_exits_2(results, capsys):

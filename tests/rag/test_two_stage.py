@@ -2,6 +2,9 @@
 retriever with the synthetic pairs added. Packaged MiniLM, 64-token windows, one epoch
 per stage."""
 
+import dataclasses
+import logging
+
 import pytest
 import torch
 
@@ -35,7 +38,8 @@ def corpus():
     return prepared, by_split["train"], by_split["dev"], synthetic
 
 
-def train(corpus, synthetic_epochs=1, synthetic_negatives=None):
+def train(corpus, synthetic_epochs=1, synthetic_negatives=None, spec=SPEC, **resumable):
+    """``resumable``: train_reader's checkpoint_path and stop_after_epochs."""
     torch.set_num_threads(1)
     prepared, train_questions, dev, synthetic = corpus
     return train_reader(
@@ -43,12 +47,13 @@ def train(corpus, synthetic_epochs=1, synthetic_negatives=None):
         train_questions,
         dev,
         prepared.passages,
-        SPEC,
+        spec,
         torch.device("cpu"),
         {"batch_size": 8},
         synthetic,
         synthetic_epochs,
         synthetic_negatives,
+        **resumable,
     )
 
 
@@ -142,3 +147,50 @@ def test_retriever_trains_on_gold_and_synthetic_pairs(corpus):
         MODEL, prepared.passages, train_questions, options, "bm25s", torch.device("cpu")
     )
     assert gold_only["pairs"].tolist() == [len(gold_pairs)]
+
+
+# ---- resuming from a checkpoint: one synthetic epoch, then two gold ones ----------------
+
+TWO_GOLD_EPOCHS = dataclasses.replace(SPEC, epochs=2)
+LOGGED = ["epoch", "stage", "train_loss", "dev_exact_match", "dev_f1"]  # not the timings
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(corpus):
+    reader, epochs = train(corpus, spec=TWO_GOLD_EPOCHS)
+    return {k: v.clone() for k, v in reader.model.state_dict().items()}, epochs
+
+
+def assert_same_training(resumed, uninterrupted):
+    (reader, epochs), (weights, expected) = resumed, uninterrupted
+    assert epochs[LOGGED].equals(expected[LOGGED])
+    for name, value in reader.model.state_dict().items():
+        assert torch.equal(value, weights[name]), name
+
+
+@pytest.mark.parametrize(
+    "killed_after", [1, 2], ids=["between the stages", "inside the gold stage"]
+)
+def test_a_killed_training_resumes_to_the_uninterrupted_result(
+    corpus, uninterrupted, tmp_path, killed_after, caplog
+):
+    checkpoint = tmp_path / "checkpoint.pt"
+    _, partial = train(
+        corpus, spec=TWO_GOLD_EPOCHS, checkpoint_path=checkpoint, stop_after_epochs=killed_after
+    )
+    assert partial["epoch"].tolist() == list(range(1, killed_after + 1))
+    assert checkpoint.exists()
+    with caplog.at_level(logging.INFO, logger="medlab.rag.training"):
+        resumed = train(corpus, spec=TWO_GOLD_EPOCHS, checkpoint_path=checkpoint)
+    assert f"after epoch {killed_after}" in caplog.text
+    assert_same_training(resumed, uninterrupted)
+
+
+def test_a_checkpoint_of_another_training_is_ignored(corpus, uninterrupted, tmp_path, caplog):
+    checkpoint = tmp_path / "checkpoint.pt"
+    other = dataclasses.replace(TWO_GOLD_EPOCHS, lr=5e-5)
+    train(corpus, spec=other, checkpoint_path=checkpoint, stop_after_epochs=1)
+    with caplog.at_level(logging.INFO, logger="medlab.rag.training"):
+        restarted = train(corpus, spec=TWO_GOLD_EPOCHS, checkpoint_path=checkpoint)
+    assert "written for another model, spec, decoding or data" in caplog.text
+    assert_same_training(restarted, uninterrupted)

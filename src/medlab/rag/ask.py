@@ -17,7 +17,7 @@ import pandas as pd
 from medlab.rag import layout
 from medlab.rag.fusion import chosen_weight
 from medlab.rag.passages import Passage, read_passages
-from medlab.rag.readers import Answer, load_reader
+from medlab.rag.readers import Answer, load_reader, saved_reader_window
 from medlab.rag.retrieval import (
     BM25_LIBRARIES,
     DENSE_INDEX_KINDS,
@@ -293,6 +293,8 @@ def ask(
             {"batch_size": 32, "lexical_weight": lexical_weight}
             if reader != "extractive"
             else {
+                # the window the run trained and read at (the class default for older runs)
+                **saved_reader_window(model),
                 "batch_size": 32,
                 "lexical_weight": lexical_weight,
                 "sentence_guide": encoder if sentence_guide else None,

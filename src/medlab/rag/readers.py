@@ -9,9 +9,11 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+from medlab.io import read_json
 from medlab.rag.answers import NO_ANSWER, Answer
 from medlab.rag.passages import split_sentences
 from medlab.rag.retrieval import load_sentence_encoder, tokenize_for_bm25
@@ -139,6 +141,18 @@ def load_extractive_reader(model_name: str, device, options: dict):
             guide, device, {**options, "lexical_weight": lexical_weight}
         )
     return ExtractiveReader.from_pretrained(model_name, device, **options)
+
+
+# beside a fine-tuned reader's weights: the window it was trained and evaluated at, so a
+# later reader of the saved model (medlab ask) cuts passages as the run did
+READER_WINDOW_FILE = "reader_window.json"
+
+
+def saved_reader_window(model_directory: str | Path) -> dict:
+    """``{"max_length": int, "stride": int}`` of a reader saved by the pipeline; ``{}`` for
+    a model directory without the file (a hub model, or a run saved before it was kept)."""
+    path = Path(model_directory) / READER_WINDOW_FILE
+    return read_json(path) if path.is_file() else {}
 
 
 # rag.readers -> loader(model name, torch device, options) -> reader with

@@ -9,21 +9,25 @@ best dev token F1 (reading the gold passage) is kept.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from medlab.io import atomic_directory
+from medlab.io import atomic_directory, atomic_path, write_json
 from medlab.rag.answers import exact_match, token_f1
 from medlab.rag.corpus import Question
 from medlab.rag.extractive import ExtractiveReader
 from medlab.rag.passages import Passage, gold_passages
+from medlab.rag.readers import READER_WINDOW_FILE
 from medlab.training import (
     EarlyStopping,
     NonFiniteLossError,
@@ -154,6 +158,8 @@ def train_reader(
     synthetic: list[Question] | None = None,
     synthetic_epochs: int = 0,
     synthetic_negatives: int | None = None,
+    checkpoint_path: str | Path | None = None,
+    stop_after_epochs: int | None = None,
 ):
     """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame).
 
@@ -168,6 +174,14 @@ def train_reader(
     questions (gold or synthetic), so no dev or test text reaches the reader in training;
     ``synthetic_negatives`` sets how many per synthetic question (None: as many as
     ``spec.negatives_per_question`` gives each gold question).
+
+    With ``checkpoint_path``, the training state (weights, optimizer, schedule, best epoch,
+    log, random generators) is saved there after every epoch, and a checkpoint already
+    there is resumed when it was written for the same model, spec, decoding options and
+    data (see :class:`ReaderCheckpoint`); a resumed run ends as an uninterrupted one would
+    on CPU. The caller removes the file once the reader is saved. ``stop_after_epochs``
+    ends training after that many epochs in all, as a killed job would (for tests); the
+    best epoch so far is returned.
 
     Raises:
         ValueError: when no training question of a stage has a passage holding its whole
@@ -188,9 +202,15 @@ def train_reader(
         stages.append(("gold", train, spec.epochs, spec.negatives_per_question))
     if not stages:
         raise ValueError("no training stage: give gold epochs or synthetic questions and epochs")
-    rows = []
     # dev F1 is NaN when no dev question has a gold passage: then each epoch replaces the last
     best = EarlyStopping(patience=None, mode="max", ties_improve=True, snapshot_on_cpu=True)
+    checkpoint = None
+    if checkpoint_path is not None:
+        checkpoint = ReaderCheckpoint(
+            checkpoint_path,
+            _training_fingerprint(model_name, spec, reader_options, stages, dev, passages),
+        )
+    progress = checkpoint.resume(reader, best, generator) if checkpoint else _fresh_progress()
     # every stage's windows before any training, so a stage without usable questions fails early
     features_of = {
         stage: _stage_features(
@@ -203,8 +223,14 @@ def train_reader(
         )
         for stage, questions, _, negatives in stages
     }
+    last_epoch = stop_after_epochs if stop_after_epochs is not None else math.inf
+    first_epoch = 1
     for stage, _, epochs, _ in stages:
-        rows += _train_stage(
+        numbers = range(first_epoch, first_epoch + epochs)
+        first_epoch = numbers.stop
+        if progress["epoch"] >= numbers[-1] or progress["epoch"] >= last_epoch:
+            continue  # done before a resume (or past the simulated kill)
+        _train_stage(
             reader,
             features_of[stage],
             dev,
@@ -213,13 +239,15 @@ def train_reader(
             device,
             generator,
             stage,
-            epochs,
+            numbers,
             best,
-            first_epoch=len(rows) + 1,
+            progress,
+            checkpoint,
+            last_epoch,
         )
     best.restore(reader.model)
     reader.clear_cache()
-    return reader, pd.DataFrame(rows)
+    return reader, pd.DataFrame(progress["rows"])
 
 
 def training_passages(passages: list[Passage], *question_sets: list[Question]) -> list[Passage]:
@@ -310,21 +338,29 @@ def _train_stage(
     device: torch.device,
     generator: torch.Generator,
     stage: str,
-    epochs: int,
+    numbers: range,
     best: EarlyStopping,
-    first_epoch: int,
-) -> list[dict]:
-    """``epochs`` epochs over ``features`` (windows of shape [n_windows, max_length]) with a
-    fresh AdamW and schedule; after each, dev scores on gold passages go to ``best``.
-    Returns one log row per epoch, numbered from ``first_epoch``."""
+    progress: dict,
+    checkpoint: ReaderCheckpoint | None,
+    last_epoch: float,
+) -> None:
+    """The epochs ``numbers`` of one stage over ``features`` (windows of shape
+    [n_windows, max_length]) with a fresh AdamW and schedule, or the rest of them with the
+    optimizer and schedule ``progress`` resumed mid-stage. After each epoch the dev scores
+    on gold passages go to ``best``, a log row to ``progress["rows"]`` and the state to
+    ``checkpoint``; no epoch after ``last_epoch`` runs."""
     n_windows = len(features["input_ids"])
     steps_per_epoch = math.ceil(n_windows / spec.batch_size)
     optimizer = torch.optim.AdamW(
         reader.model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay
     )
-    scheduler = linear_schedule(optimizer, steps_per_epoch * epochs, spec.warmup_ratio)
-    rows = []
-    for epoch in range(first_epoch, first_epoch + epochs):
+    scheduler = linear_schedule(optimizer, steps_per_epoch * len(numbers), spec.warmup_ratio)
+    if progress["epoch"] >= numbers.start:  # a checkpoint written inside this stage
+        optimizer.load_state_dict(progress["optimizer"])
+        scheduler.load_state_dict(progress["scheduler"])
+    for epoch in range(max(numbers.start, progress["epoch"] + 1), numbers.stop):
+        if epoch > last_epoch:
+            break
         reader.model.train()
         began, losses = time.perf_counter(), []
         for batch_indices in torch.randperm(n_windows, generator=generator).split(spec.batch_size):
@@ -347,7 +383,7 @@ def _train_stage(
         reader.model.eval()
         reader.clear_cache()
         dev_scores = evaluate_reader_on_gold(reader, dev, passages)
-        rows.append(
+        progress["rows"].append(
             {
                 "epoch": epoch,
                 "stage": stage,
@@ -362,13 +398,118 @@ def _train_stage(
             "epoch %d (%s): loss %.4f, dev EM %.3f F1 %.3f (%.0f s)",
             epoch,
             stage,
-            rows[-1]["train_loss"],
+            progress["rows"][-1]["train_loss"],
             dev_scores["exact_match"],
             dev_scores["f1"],
             seconds,
         )
         best.update(epoch, dev_scores["f1"], reader.model)
-    return rows
+        progress["epoch"] = epoch
+        if checkpoint is not None:
+            checkpoint.save(reader, optimizer, scheduler, generator, best, progress)
+
+
+# ---- resumable training ------------------------------------------------------------
+
+# bumped whenever the checkpoint layout changes, so an older checkpoint is never loaded
+CHECKPOINT_FORMAT = 1
+
+
+def _fresh_progress() -> dict:
+    """Training progress before the first epoch: epochs done, their log rows, and the
+    running stage's optimizer and schedule state (None until a checkpoint holds them)."""
+    return {"epoch": 0, "rows": [], "optimizer": None, "scheduler": None}
+
+
+def _training_fingerprint(
+    model_name: str,
+    spec: ReaderTrainingSpec,
+    reader_options: dict,
+    stages: list[tuple],
+    dev: list[Question],
+    passages: list[Passage],
+) -> str:
+    """Hex SHA-256 of everything a reader's training depends on: the model, the spec, the
+    decoding options (dev F1 chooses the kept epoch), each stage's questions, epochs and
+    negatives, the dev questions and the passages."""
+    described = {
+        "model": model_name,
+        "spec": asdict(spec),
+        "reader_options": reader_options,
+        "stages": [
+            (stage, [asdict(q) for q in questions], epochs, negatives)
+            for stage, questions, epochs, negatives in stages
+        ],
+        "dev": [asdict(q) for q in dev],
+        "passages": [asdict(p) for p in passages],
+    }
+    encoded = json.dumps(described, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+class ReaderCheckpoint:
+    """The state of a reader's training after its latest epoch, in one file at ``path``.
+
+    Holds the weights, the running stage's optimizer and schedule, the best epoch's
+    weights and score, the epoch log, and the torch generators (global: dropout; the
+    shuffling generator). It is bound to a training fingerprint (model, spec, decoding
+    options, data): a file written for any other training, or in an older layout, is
+    ignored with a log line saying why, and training starts afresh.
+    """
+
+    def __init__(self, path: str | Path, fingerprint: str) -> None:
+        self.path = Path(path)
+        self.binding = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint}
+
+    def resume(
+        self, reader: ExtractiveReader, best: EarlyStopping, generator: torch.Generator
+    ) -> dict:
+        """Load a matching checkpoint into ``reader``, ``best`` and ``generator``; the
+        progress to go on from (see :func:`_fresh_progress`), fresh when none matches."""
+        if not self.path.exists():
+            return _fresh_progress()
+        saved = torch.load(self.path, weights_only=False)
+        if saved.get("format") != self.binding["format"]:
+            log.info("ignoring reader checkpoint %s: an older layout", self.path)
+            return _fresh_progress()
+        if saved.get("fingerprint") != self.binding["fingerprint"]:
+            log.info(
+                "ignoring reader checkpoint %s: written for another model, spec, decoding or "
+                "data; training from scratch",
+                self.path,
+            )
+            return _fresh_progress()
+        reader.model.load_state_dict(saved["model"])
+        best.load_state_dict(saved["best"])
+        torch.set_rng_state(saved["torch_rng"])
+        generator.set_state(saved["generator"])
+        log.info("resumed reader training from %s after epoch %d", self.path, saved["epoch"])
+        return {key: saved[key] for key in ("epoch", "rows", "optimizer", "scheduler")}
+
+    def save(
+        self,
+        reader: ExtractiveReader,
+        optimizer: torch.optim.Optimizer,
+        scheduler,
+        generator: torch.Generator,
+        best: EarlyStopping,
+        progress: dict,
+    ) -> None:
+        """Write the state after ``progress["epoch"]`` atomically (a killed save leaves the
+        previous epoch's checkpoint)."""
+        payload = {
+            **self.binding,
+            "epoch": progress["epoch"],
+            "rows": progress["rows"],
+            "model": reader.model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "best": best.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "generator": generator.get_state(),
+        }
+        with atomic_path(self.path) as tmp:
+            torch.save(payload, tmp)
 
 
 # ---- fine-tuning entry points --------------------------------------------------------
@@ -385,13 +526,15 @@ def fine_tune_reader(
     synthetic: list[Question] | None = None,
     synthetic_epochs: int = 0,
     synthetic_negatives: int | None = None,
+    checkpoint_path: str | Path | None = None,
 ):
     """The extractive reader fine-tuned on the train questions, best dev F1 kept; (reader, epoch log).
 
     ``reader_options`` is rag.reader without model / fine_tune / training / synthetic:
     max_length and stride shape the training windows, the rest is decoding. With
     ``synthetic`` questions and ``synthetic_epochs`` > 0 the reader first trains on those,
-    with ``synthetic_negatives`` negative passages each (see :func:`train_reader`).
+    with ``synthetic_negatives`` negative passages each. ``checkpoint_path``: where each
+    epoch's state is saved and resumed from (see :func:`train_reader`).
     """
     spec = ReaderTrainingSpec(
         max_length=reader_options["max_length"], stride=reader_options["stride"], **training
@@ -408,11 +551,16 @@ def fine_tune_reader(
         synthetic,
         synthetic_epochs,
         synthetic_negatives,
+        checkpoint_path,
     )
 
 
 def save_reader(reader: ExtractiveReader, path) -> None:
-    """The reader's model and tokenizer saved as one directory, atomically."""
+    """The reader's model, tokenizer and window (max_length, stride; see
+    :func:`medlab.rag.readers.saved_reader_window`) saved as one directory, atomically."""
     with atomic_directory(path) as tmp:
         reader.model.save_pretrained(tmp)
         reader.tokenizer.save_pretrained(tmp)
+        write_json(
+            {"max_length": reader.max_length, "stride": reader.stride}, tmp / READER_WINDOW_FILE
+        )
