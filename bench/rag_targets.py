@@ -10,8 +10,9 @@
   brute force (same embeddings) — side by side in one run;
 - synthetic QA from the training documents (medlab.rag.synthetic): the reader trained on
   gold only / synthetic only / synthetic -> gold (test EM and F1 with the gold passage,
-  end-to-end F1 at top 5 of the best hybrid), and a learning curve of dev F1 against the
-  number of synthetic questions.
+  end-to-end F1 at top 5 of the best hybrid, of BM25 and of weighted fusion), and a learning
+  curve of dev F1 against the number of synthetic questions; with it, how often each
+  ranking's top 5 holds the passage of the answer (the most an extractive reader can find).
 
     python bench/rag_targets.py [--parts retrieval reader synthetic] [--reader-epochs 2] [--reader-lr 1e-4] [--retriever-epochs 1] [--threads 1]
         [--synthetic-per-passage 3] [--synthetic-max 2000] [--synthetic-epochs 1] [--synthetic-curve 500 1000 2000]
@@ -112,6 +113,20 @@ def by_split(rankings: list, split: dict) -> dict[str, list]:
     """Rankings of the test questions then the dev ones, as {"test": [...], "dev": [...]}."""
     n_test = len(split["test"])
     return {"test": rankings[:n_test], "dev": rankings[n_test:]}
+
+
+def answer_passage_recall_at(rankings, questions, passages, k: int) -> float:
+    """Share of ``questions`` with a passage holding the whole answer among the top ``k``:
+    what an extractive reader of those passages can answer at best (a gold document in the
+    top k does not say that; the answer's own passage may be ranked lower)."""
+    return float(
+        np.mean(
+            [
+                bool(set(gold_passages(q, passages)) & {i for i, _ in r[:k]})
+                for r, q in zip(rankings, questions)
+            ]
+        )
+    )
 
 
 def recall_at(rankings, questions, passages, k: int) -> float:
@@ -657,9 +672,11 @@ def synthetic_part(
 ):
     """Synthetic QA ablation (gold only / synthetic only / synthetic -> gold: test EM and F1
     with the gold passage, end-to-end F1 over ``named_hybrid`` = (name, rankings) and over each
-    of ``other_rankings`` = {name: rankings}) and the learning curve of dev F1 against the
-    number of synthetic questions (synthetic -> gold, best dev epoch). The table is written
-    after every block of rows, so a run stopped part way keeps what it measured."""
+    of ``other_rankings`` = {name: rankings}, there at each ``--rank-priors`` weight too) and
+    the learning curve of dev F1 against the number of synthetic questions (synthetic -> gold,
+    best dev epoch). First rows: how often each ranking's top 5 holds the answer's passage.
+    The table is written after every block of rows, so a run stopped part way keeps what it
+    measured."""
     hybrid_name, hybrid = named_hybrid
 
     def run(setting: str, synthetic, gold_epochs: int, checkpoint: Path):
@@ -696,7 +713,17 @@ def synthetic_part(
         )[0]
 
     synthetic = questions(args.synthetic_max)
-    rows = []
+    rows = [
+        {
+            "target": f"answer passage in the top 5 ({name})",
+            "metric": "test / dev share of questions",
+            "value": " / ".join(
+                f"{answer_passage_recall_at(rankings[s], split[s], passages, 5):.3f}"
+                for s in ("test", "dev")
+            ),
+        }
+        for name, rankings in {hybrid_name: hybrid, **other_rankings}.items()
+    ]
     part_name = (
         ("slice_" if args.corpus == "slice" else "")
         + "synthetic"
@@ -741,6 +768,7 @@ def synthetic_part(
         save(part_name, rows, settings)
         for name, rankings in other_rankings.items():
             rows += end_to_end_rows(reader, setting, split, passages, name, rankings)
+            rows += rank_prior_rows(reader, setting, split, passages, name, rankings, args)
             save(part_name, rows, settings)
         rows += guided_rows(reader, setting, split, passages, hybrid_name, hybrid, device)
         save(part_name, rows, settings)
