@@ -26,8 +26,9 @@ rag.reader: sentence_guide, sentence_lexical_weight, aggregate_answers, sentence
 bench/out/readers/<part>_<setting>/, so other decodings can be measured without training
 it again: ``--score-saved`` loads those readers instead of training them (the settings
 line says so). The synthetic part's reader training saves its state after every epoch
-(bench/out/readers/<part>_<setting>.checkpoint.pt, <part>_curve_<n>.checkpoint.pt): the
-same command run again after a stop resumes each reader where it stopped. ``--rank-priors`` also scores each reader end to end with
+(bench/out/readers/<part>_<setting>.checkpoint.pt, <part>_curve_<n>.checkpoint.pt), and
+every ``--checkpoint-every-steps`` steps inside an epoch: the same command run again after
+a stop resumes each reader where it stopped. ``--rank-priors`` also scores each reader end to end with
 rag.reader.rank_prior at each weight, with the dev F1 the weight is chosen on. COVID-QA comes from $MEDLAB_DATA_MIRROR (or ../shared/data). ``--quick`` checks
 that everything runs (a few documents and questions, tiny budgets); its numbers mean
 nothing, and its files end in ``_quick``.
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 from pathlib import Path
 
@@ -146,6 +148,13 @@ def timed(function):
     return value, time.perf_counter() - began
 
 
+def file_name_part(text: str) -> str:
+    """argparse type: letters, digits, '.', '_' and '-' only (it becomes part of file names)."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]*", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: use letters, digits, '.', '_' and '-'")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reader-epochs", type=int, default=2)
@@ -213,6 +222,21 @@ def main() -> None:
         action="store_true",
         help="synthetic part: score the readers saved in bench/out/readers/ by an earlier run "
         "with the same options instead of training them (the curve is skipped)",
+    )
+    parser.add_argument(
+        "--tag",
+        type=file_name_part,
+        default="",
+        help="synthetic part: appended to its output and saved-reader names, so a run with "
+        "other synthetic counts or epochs keeps its own files (and checkpoints)",
+    )
+    parser.add_argument(
+        "--checkpoint-every-steps",
+        type=int,
+        default=50,
+        help="synthetic part: also save a reader's training state every this many optimizer "
+        "steps inside an epoch (a synthetic epoch of 3,000 questions takes about an hour on "
+        "one core); it is saved after every epoch regardless",
     )
     parser.add_argument(
         "--retriever-synthetic",
@@ -696,6 +720,7 @@ def synthetic_part(
                 synthetic,
                 args.synthetic_epochs if synthetic else 0,
                 checkpoint_path=checkpoint,
+                checkpoint_every_steps=args.checkpoint_every_steps,
             )
         )
         checkpoint.unlink(missing_ok=True)
@@ -729,6 +754,7 @@ def synthetic_part(
         + "synthetic"
         + ("" if args.settings == list(SYNTHETIC_SETTINGS) else "_" + "_".join(args.settings))
         + ("" if args.synthetic_kinds == list(KINDS) else "_" + "_".join(args.synthetic_kinds))
+        + (f"_{args.tag}" if args.tag else "")
         + quick_suffix(args)
     )
     for key in args.settings:

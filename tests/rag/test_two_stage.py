@@ -10,7 +10,12 @@ import torch
 
 from medlab.rag import retriever_training, training
 from medlab.rag.synthetic import synthesize
-from medlab.rag.training import ReaderTrainingSpec, evaluate_reader_on_gold, train_reader
+from medlab.rag.training import (
+    ReaderCheckpoint,
+    ReaderTrainingSpec,
+    evaluate_reader_on_gold,
+    train_reader,
+)
 from rag.tiny_corpus import tiny_corpus
 
 MODEL = "packaged:all-MiniLM-L6-v2"
@@ -194,3 +199,34 @@ def test_a_checkpoint_of_another_training_is_ignored(corpus, uninterrupted, tmp_
         restarted = train(corpus, spec=TWO_GOLD_EPOCHS, checkpoint_path=checkpoint)
     assert "written for another model, spec, decoding or data" in caplog.text
     assert_same_training(restarted, uninterrupted)
+
+
+class Killed(Exception):
+    """Stands for the process dying right after a checkpoint was written."""
+
+
+def test_a_training_killed_inside_an_epoch_resumes_to_the_uninterrupted_result(
+    corpus, uninterrupted, tmp_path, caplog
+):
+    """Saved every step, killed after the second step of the first gold epoch (epoch 2)."""
+    checkpoint = tmp_path / "checkpoint.pt"
+    original = ReaderCheckpoint.save
+
+    def save_then_die(self, reader, optimizer, scheduler, generator, best, progress):
+        original(self, reader, optimizer, scheduler, generator, best, progress)
+        inside = progress["inside_epoch"]
+        if progress["epoch"] == 1 and inside and inside["steps"] == 2:
+            raise Killed
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ReaderCheckpoint, "save", save_then_die)
+        with pytest.raises(Killed):
+            train(
+                corpus, spec=TWO_GOLD_EPOCHS, checkpoint_path=checkpoint, checkpoint_every_steps=1
+            )
+    with caplog.at_level(logging.INFO, logger="medlab.rag.training"):
+        resumed = train(
+            corpus, spec=TWO_GOLD_EPOCHS, checkpoint_path=checkpoint, checkpoint_every_steps=1
+        )
+    assert "after epoch 1 and 2 steps of the next" in caplog.text
+    assert_same_training(resumed, uninterrupted)

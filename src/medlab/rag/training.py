@@ -160,6 +160,7 @@ def train_reader(
     synthetic_negatives: int | None = None,
     checkpoint_path: str | Path | None = None,
     stop_after_epochs: int | None = None,
+    checkpoint_every_steps: int | None = None,
 ):
     """Fine-tune a QA head + encoder; returns (best reader, per-epoch log frame).
 
@@ -176,7 +177,9 @@ def train_reader(
     ``spec.negatives_per_question`` gives each gold question).
 
     With ``checkpoint_path``, the training state (weights, optimizer, schedule, best epoch,
-    log, random generators) is saved there after every epoch, and a checkpoint already
+    log, random generators) is saved there after every epoch, and also every
+    ``checkpoint_every_steps`` optimizer steps inside an epoch when given (an epoch of
+    thousands of synthetic questions takes an hour on a CPU core). A checkpoint already
     there is resumed when it was written for the same model, spec, decoding options and
     data (see :class:`ReaderCheckpoint`); a resumed run ends as an uninterrupted one would
     on CPU. The caller removes the file once the reader is saved. ``stop_after_epochs``
@@ -210,7 +213,11 @@ def train_reader(
             checkpoint_path,
             _training_fingerprint(model_name, spec, reader_options, stages, dev, passages),
         )
-    progress = checkpoint.resume(reader, best, generator) if checkpoint else _fresh_progress()
+    progress = (
+        checkpoint.resume(reader, best, generator, checkpoint_every_steps)
+        if checkpoint
+        else _fresh_progress()
+    )
     # every stage's windows before any training, so a stage without usable questions fails early
     features_of = {
         stage: _stage_features(
@@ -346,40 +353,30 @@ def _train_stage(
 ) -> None:
     """The epochs ``numbers`` of one stage over ``features`` (windows of shape
     [n_windows, max_length]) with a fresh AdamW and schedule, or the rest of them with the
-    optimizer and schedule ``progress`` resumed mid-stage. After each epoch the dev scores
-    on gold passages go to ``best``, a log row to ``progress["rows"]`` and the state to
-    ``checkpoint``; no epoch after ``last_epoch`` runs."""
+    optimizer and schedule of a checkpoint written inside this stage. After each epoch the
+    dev scores on gold passages go to ``best``, a log row to ``progress["rows"]`` and the
+    state to ``checkpoint``; no epoch after ``last_epoch`` runs."""
     n_windows = len(features["input_ids"])
     steps_per_epoch = math.ceil(n_windows / spec.batch_size)
     optimizer = torch.optim.AdamW(
         reader.model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay
     )
     scheduler = linear_schedule(optimizer, steps_per_epoch * len(numbers), spec.warmup_ratio)
-    if progress["epoch"] >= numbers.start:  # a checkpoint written inside this stage
+    if progress["stage_start"] == numbers.start:  # the checkpoint holds this stage's state
         optimizer.load_state_dict(progress["optimizer"])
         scheduler.load_state_dict(progress["scheduler"])
+    progress["stage_start"] = numbers.start
+
+    def save() -> None:
+        if checkpoint is not None:
+            checkpoint.save(reader, optimizer, scheduler, generator, best, progress)
+
     for epoch in range(max(numbers.start, progress["epoch"] + 1), numbers.stop):
         if epoch > last_epoch:
             break
-        reader.model.train()
-        began, losses = time.perf_counter(), []
-        for batch_indices in torch.randperm(n_windows, generator=generator).split(spec.batch_size):
-            # windows are padded to max_length; the batch's shared padding is cut before the model
-            batch = trim_padding({k: v[batch_indices] for k, v in features.items()})
-            batch = {k: v.to(device) for k, v in batch.items()}
-            loss = span_loss(reader.model, batch)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"reader loss became {loss.item()} at epoch {epoch} ({stage} stage); lower "
-                    "the learning rate (rag.reader.training.lr)"
-                )
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(reader.model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            losses.append(loss.item())
-        seconds = time.perf_counter() - began
+        train_loss, seconds = _train_epoch(
+            reader, features, spec, device, generator, optimizer, scheduler, progress, save
+        )
         reader.model.eval()
         reader.clear_cache()
         dev_scores = evaluate_reader_on_gold(reader, dev, passages)
@@ -387,7 +384,7 @@ def _train_stage(
             {
                 "epoch": epoch,
                 "stage": stage,
-                "train_loss": float(np.mean(losses)),
+                "train_loss": train_loss,
                 "dev_exact_match": dev_scores["exact_match"],
                 "dev_f1": dev_scores["f1"],
                 "seconds": seconds,
@@ -398,27 +395,99 @@ def _train_stage(
             "epoch %d (%s): loss %.4f, dev EM %.3f F1 %.3f (%.0f s)",
             epoch,
             stage,
-            progress["rows"][-1]["train_loss"],
+            train_loss,
             dev_scores["exact_match"],
             dev_scores["f1"],
             seconds,
         )
         best.update(epoch, dev_scores["f1"], reader.model)
         progress["epoch"] = epoch
-        if checkpoint is not None:
-            checkpoint.save(reader, optimizer, scheduler, generator, best, progress)
+        save()
+
+
+def _train_epoch(
+    reader: ExtractiveReader,
+    features: dict[str, torch.Tensor],
+    spec: ReaderTrainingSpec,
+    device: torch.device,
+    generator: torch.Generator,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    progress: dict,
+    save,
+) -> tuple[float, float]:
+    """One pass over ``features`` in an order drawn from ``generator``; (mean loss, seconds).
+
+    With ``progress["save_every_steps"]`` set, ``save()`` is called every that many
+    optimizer steps inside the epoch, ``progress["inside_epoch"]`` holding
+    what a resume needs: the generator's state before the order was drawn (the order is
+    drawn again from it), the steps done, their losses and seconds. A resumed epoch skips
+    the steps done and ends as the uninterrupted one would.
+
+    Raises:
+        NonFiniteLossError: when the loss becomes NaN or infinite.
+    """
+    inside = progress["inside_epoch"] or {
+        "generator": generator.get_state(),
+        "steps": 0,
+        "losses": [],
+        "seconds": 0.0,
+    }
+    generator.set_state(inside["generator"])
+    batches = torch.randperm(len(features["input_ids"]), generator=generator).split(spec.batch_size)
+    every = progress["save_every_steps"]
+    reader.model.train()
+    began = time.perf_counter() - inside["seconds"]
+    for step, batch_indices in enumerate(batches, start=1):
+        if step <= inside["steps"]:
+            continue  # done before the resume
+        # windows are padded to max_length; the batch's shared padding is cut before the model
+        batch = trim_padding({k: v[batch_indices] for k, v in features.items()})
+        batch = {k: v.to(device) for k, v in batch.items()}
+        loss = span_loss(reader.model, batch)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"reader loss became {loss.item()} at step {step} of an epoch; lower the "
+                "learning rate (rag.reader.training.lr)"
+            )
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(reader.model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        inside["losses"].append(loss.item())
+        if every and step % every == 0 and step < len(batches):
+            inside["steps"], inside["seconds"] = step, time.perf_counter() - began
+            progress["inside_epoch"] = inside
+            save()
+    progress["inside_epoch"] = None
+    return float(np.mean(inside["losses"])), time.perf_counter() - began
 
 
 # ---- resumable training ------------------------------------------------------------
 
 # bumped whenever the checkpoint layout changes, so an older checkpoint is never loaded
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 
 
-def _fresh_progress() -> dict:
-    """Training progress before the first epoch: epochs done, their log rows, and the
-    running stage's optimizer and schedule state (None until a checkpoint holds them)."""
-    return {"epoch": 0, "rows": [], "optimizer": None, "scheduler": None}
+# what a checkpoint carries of the training's progress besides the optimizer and schedule
+PROGRESS_KEYS = ("epoch", "rows", "stage_start", "inside_epoch")
+
+
+def _fresh_progress(save_every_steps: int | None = None) -> dict:
+    """Training progress before the first step: epochs done and their log rows; the first
+    epoch of the stage whose optimizer and schedule state it holds (None: none yet); the
+    state of an epoch stopped part way (None: at an epoch's end); and how often to save
+    inside an epoch (None: only after each epoch; not part of a checkpoint)."""
+    return {
+        "epoch": 0,
+        "rows": [],
+        "stage_start": None,
+        "optimizer": None,
+        "scheduler": None,
+        "inside_epoch": None,
+        "save_every_steps": save_every_steps,
+    }
 
 
 def _training_fingerprint(
@@ -448,11 +517,12 @@ def _training_fingerprint(
 
 
 class ReaderCheckpoint:
-    """The state of a reader's training after its latest epoch, in one file at ``path``.
+    """The state of a reader's training after its latest epoch (or step saved inside an
+    epoch), in one file at ``path``.
 
     Holds the weights, the running stage's optimizer and schedule, the best epoch's
-    weights and score, the epoch log, and the torch generators (global: dropout; the
-    shuffling generator). It is bound to a training fingerprint (model, spec, decoding
+    weights and score, the epoch log, the progress inside an unfinished epoch, and the
+    torch generators (global: dropout; the shuffling generator). It is bound to a training fingerprint (model, spec, decoding
     options, data): a file written for any other training, or in an older layout, is
     ignored with a log line saying why, and training starts afresh.
     """
@@ -462,29 +532,45 @@ class ReaderCheckpoint:
         self.binding = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint}
 
     def resume(
-        self, reader: ExtractiveReader, best: EarlyStopping, generator: torch.Generator
+        self,
+        reader: ExtractiveReader,
+        best: EarlyStopping,
+        generator: torch.Generator,
+        save_every_steps: int | None = None,
     ) -> dict:
         """Load a matching checkpoint into ``reader``, ``best`` and ``generator``; the
         progress to go on from (see :func:`_fresh_progress`), fresh when none matches."""
+        fresh = _fresh_progress(save_every_steps)
         if not self.path.exists():
-            return _fresh_progress()
+            return fresh
         saved = torch.load(self.path, weights_only=False)
         if saved.get("format") != self.binding["format"]:
             log.info("ignoring reader checkpoint %s: an older layout", self.path)
-            return _fresh_progress()
+            return fresh
         if saved.get("fingerprint") != self.binding["fingerprint"]:
             log.info(
                 "ignoring reader checkpoint %s: written for another model, spec, decoding or "
                 "data; training from scratch",
                 self.path,
             )
-            return _fresh_progress()
+            return fresh
         reader.model.load_state_dict(saved["model"])
         best.load_state_dict(saved["best"])
         torch.set_rng_state(saved["torch_rng"])
         generator.set_state(saved["generator"])
-        log.info("resumed reader training from %s after epoch %d", self.path, saved["epoch"])
-        return {key: saved[key] for key in ("epoch", "rows", "optimizer", "scheduler")}
+        inside = saved["inside_epoch"]
+        log.info(
+            "resumed reader training from %s after epoch %d%s",
+            self.path,
+            saved["epoch"],
+            f" and {inside['steps']} steps of the next" if inside else "",
+        )
+        return {
+            **fresh,
+            **{key: saved[key] for key in PROGRESS_KEYS},
+            "optimizer": saved["optimizer"],
+            "scheduler": saved["scheduler"],
+        }
 
     def save(
         self,
@@ -495,12 +581,11 @@ class ReaderCheckpoint:
         best: EarlyStopping,
         progress: dict,
     ) -> None:
-        """Write the state after ``progress["epoch"]`` atomically (a killed save leaves the
-        previous epoch's checkpoint)."""
+        """Write the state of ``progress`` atomically (a killed save leaves the previous
+        checkpoint)."""
         payload = {
             **self.binding,
-            "epoch": progress["epoch"],
-            "rows": progress["rows"],
+            **{key: progress[key] for key in PROGRESS_KEYS},
             "model": reader.model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
