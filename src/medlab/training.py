@@ -149,6 +149,26 @@ def trim_padding(batch: dict) -> dict:
     }
 
 
+def clipped_step(
+    loss: torch.Tensor, model: torch.nn.Module, optimizer, scheduler, where: str, remedy: str
+) -> float:
+    """One optimizer and schedule step on ``loss`` with the gradient norm clipped to 1; the
+    loss's value.
+
+    Raises:
+        NonFiniteLossError: "<where>: loss became <value>; <remedy>" for a NaN or infinite
+            loss, before any weight changes.
+    """
+    if not torch.isfinite(loss):
+        raise NonFiniteLossError(f"{where}: loss became {loss.item()}; {remedy}")
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
+
+
 def linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
     """Linear warmup over ``warmup_ratio`` of ``total_steps``, then linear decay to 0."""
     return get_linear_schedule_with_warmup(

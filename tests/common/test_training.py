@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from medlab.training import EarlyStopping, NonFiniteLossError, seed_everything, snapshot_state
+from medlab.training import (
+    EarlyStopping,
+    NonFiniteLossError,
+    clipped_step,
+    linear_schedule,
+    seed_everything,
+    snapshot_state,
+)
 
 
 def _draws():
@@ -35,6 +42,31 @@ def test_experiments_share_one_non_finite_loss_error():
 
     assert GnnError is NonFiniteLossError and MultilabelError is NonFiniteLossError
     assert issubclass(NonFiniteLossError, RuntimeError)
+
+
+def _stepper():
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    return model, optimizer, linear_schedule(optimizer, 10, 0.0)
+
+
+def test_clipped_step_clips_the_gradient_norm_to_1_and_steps_the_schedule():
+    model, optimizer, scheduler = _stepper()
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    loss = model(torch.full((1, 3), 100.0)).sum()  # gradient norm far above 1
+    assert clipped_step(loss, model, optimizer, scheduler, "here", "fix it") == loss.item()
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert torch.linalg.norm(after - before).item() == pytest.approx(1.0, rel=1e-4)  # lr 1
+    assert scheduler.get_last_lr()[0] == pytest.approx(0.9)
+
+
+def test_clipped_step_stops_on_a_non_finite_loss_before_any_weight_changes():
+    model, optimizer, scheduler = _stepper()
+    before = snapshot_state(model)
+    loss = model(torch.ones(1, 3)).sum() * float("nan")
+    with pytest.raises(NonFiniteLossError, match=r"^reader, step 3: loss became nan; lower it$"):
+        clipped_step(loss, model, optimizer, scheduler, "reader, step 3", "lower it")
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
 
 
 def _scores(stopper, scores, model=None):

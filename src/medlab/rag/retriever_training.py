@@ -24,7 +24,7 @@ from medlab.io import atomic_directory
 from medlab.rag.corpus import Question
 from medlab.rag.passages import Passage, gold_passages
 from medlab.rag.retrieval import build_bm25_index, load_sentence_encoder
-from medlab.training import NonFiniteLossError, linear_schedule, seed_everything
+from medlab.training import clipped_step, linear_schedule, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +100,16 @@ def train_retriever(
                 }
                 for texts in columns
             ]
-            loss = loss_function(features, None)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"retriever loss became {loss.item()} at epoch {epoch}; lower the learning "
-                    "rate (rag.retriever_training.lr)"
+            losses.append(
+                clipped_step(
+                    loss_function(features, None),
+                    encoder,
+                    optimizer,
+                    scheduler,
+                    f"retriever training, epoch {epoch}",
+                    "lower the learning rate (rag.retriever_training.lr)",
                 )
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            losses.append(loss.item())
+            )
         seconds = time.perf_counter() - began
         rows.append(
             {

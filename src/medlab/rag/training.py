@@ -30,7 +30,7 @@ from medlab.rag.passages import Passage, gold_passages
 from medlab.rag.readers import READER_WINDOW_FILE
 from medlab.training import (
     EarlyStopping,
-    NonFiniteLossError,
+    clipped_step,
     linear_schedule,
     seed_everything,
     trim_padding,
@@ -444,18 +444,16 @@ def _train_epoch(
         # windows are padded to max_length; the batch's shared padding is cut before the model
         batch = trim_padding({k: v[batch_indices] for k, v in features.items()})
         batch = {k: v.to(device) for k, v in batch.items()}
-        loss = span_loss(reader.model, batch)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"reader loss became {loss.item()} at step {step} of an epoch; lower the "
-                "learning rate (rag.reader.training.lr)"
+        inside["losses"].append(
+            clipped_step(
+                span_loss(reader.model, batch),
+                reader.model,
+                optimizer,
+                scheduler,
+                f"reader training, step {step} of an epoch",
+                "lower the learning rate (rag.reader.training.lr)",
             )
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(reader.model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        inside["losses"].append(loss.item())
+        )
         if every and step % every == 0 and step < len(batches):
             inside["steps"], inside["seconds"] = step, time.perf_counter() - began
             progress["inside_epoch"] = inside
