@@ -629,7 +629,9 @@ def rank_prior_rows(
                     f"({end_to_end['dev_f1']:.3f})",
                 }
             )
-            rows += confidence_rows(f"{setting}, rank prior {weight:g}, end to end", end_to_end)
+            rows += confidence_rows(
+                f"{setting}, rank prior {weight:g}, end to end over {hybrid_name}", end_to_end
+            )
     finally:
         reader.rank_prior = 0.0
     return rows
