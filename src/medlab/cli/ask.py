@@ -35,7 +35,8 @@ retrieved passage) and answers with the candidate span whose answer has the most
 mass (rag.reader.aggregate_answers; --no-aggregate-answers takes the single best span);
 when that mass is below --sentence-fallback it answers with the whole sentence. A sentence
 is matched to the question by its embedding's cosine and by how much of the question's
-rare words it holds (--lexical-weight).
+rare words it holds (--lexical-weight). Passages are cut into the reader's windows as the run
+cut them (rag.reader.max_length and stride, kept in reader/model/reader_window.json).
 Confidence: the sentence's match score times the answer's probability mass among the spans
 within it (unguided: the answer's mass among the candidate spans of every passage; the
 sentence reader: the match score). None of them is calibrated here.
