@@ -212,12 +212,9 @@ def train_reader(
         checkpoint = ReaderCheckpoint(
             checkpoint_path,
             _training_fingerprint(model_name, spec, reader_options, stages, dev, passages),
+            checkpoint_every_steps,
         )
-    progress = (
-        checkpoint.resume(reader, best, generator, checkpoint_every_steps)
-        if checkpoint
-        else _fresh_progress()
-    )
+    progress = checkpoint.resume(reader, best, generator) if checkpoint else _fresh_progress()
     # every stage's windows before any training, so a stage without usable questions fails early
     features_of = {
         stage: _stage_features(
@@ -235,8 +232,8 @@ def train_reader(
     for stage, _, epochs, _ in stages:
         numbers = range(first_epoch, first_epoch + epochs)
         first_epoch = numbers.stop
-        if progress["epoch"] >= numbers[-1] or progress["epoch"] >= last_epoch:
-            continue  # done before a resume (or past the simulated kill)
+        if progress["epoch"] >= numbers[-1]:
+            continue  # done before a resume
         _train_stage(
             reader,
             features_of[stage],
@@ -375,7 +372,16 @@ def _train_stage(
         if epoch > last_epoch:
             break
         train_loss, seconds = _train_epoch(
-            reader, features, spec, device, generator, optimizer, scheduler, progress, save
+            reader,
+            features,
+            spec,
+            device,
+            generator,
+            optimizer,
+            scheduler,
+            progress,
+            save,
+            checkpoint.every_steps if checkpoint is not None else None,
         )
         reader.model.eval()
         reader.clear_cache()
@@ -415,11 +421,12 @@ def _train_epoch(
     scheduler,
     progress: dict,
     save,
+    save_every_steps: int | None,
 ) -> tuple[float, float]:
     """One pass over ``features`` in an order drawn from ``generator``; (mean loss, seconds).
 
-    With ``progress["save_every_steps"]`` set, ``save()`` is called every that many
-    optimizer steps inside the epoch, ``progress["inside_epoch"]`` holding
+    With ``save_every_steps``, ``save()`` is called every that many optimizer steps inside
+    the epoch, ``progress["inside_epoch"]`` holding
     what a resume needs: the generator's state before the order was drawn (the order is
     drawn again from it), the steps done, their losses and seconds. A resumed epoch skips
     the steps done and ends as the uninterrupted one would.
@@ -435,7 +442,6 @@ def _train_epoch(
     }
     generator.set_state(inside["generator"])
     batches = torch.randperm(len(features["input_ids"]), generator=generator).split(spec.batch_size)
-    every = progress["save_every_steps"]
     reader.model.train()
     began = time.perf_counter() - inside["seconds"]
     for step, batch_indices in enumerate(batches, start=1):
@@ -454,7 +460,7 @@ def _train_epoch(
                 "lower the learning rate (rag.reader.training.lr)",
             )
         )
-        if every and step % every == 0 and step < len(batches):
+        if save_every_steps and step % save_every_steps == 0 and step < len(batches):
             inside["steps"], inside["seconds"] = step, time.perf_counter() - began
             progress["inside_epoch"] = inside
             save()
@@ -472,11 +478,10 @@ CHECKPOINT_FORMAT = 2
 PROGRESS_KEYS = ("epoch", "rows", "stage_start", "inside_epoch")
 
 
-def _fresh_progress(save_every_steps: int | None = None) -> dict:
+def _fresh_progress() -> dict:
     """Training progress before the first step: epochs done and their log rows; the first
-    epoch of the stage whose optimizer and schedule state it holds (None: none yet); the
-    state of an epoch stopped part way (None: at an epoch's end); and how often to save
-    inside an epoch (None: only after each epoch; not part of a checkpoint)."""
+    epoch of the stage whose optimizer and schedule state it holds (None: none yet); and the
+    state of an epoch stopped part way (None: at an epoch's end)."""
     return {
         "epoch": 0,
         "rows": [],
@@ -484,7 +489,6 @@ def _fresh_progress(save_every_steps: int | None = None) -> dict:
         "optimizer": None,
         "scheduler": None,
         "inside_epoch": None,
-        "save_every_steps": save_every_steps,
     }
 
 
@@ -516,29 +520,28 @@ def _training_fingerprint(
 
 class ReaderCheckpoint:
     """The state of a reader's training after its latest epoch (or step saved inside an
-    epoch), in one file at ``path``.
+    epoch), in one file at ``path``; saved after every epoch, and every ``every_steps``
+    optimizer steps inside one when given.
 
     Holds the weights, the running stage's optimizer and schedule, the best epoch's
     weights and score, the epoch log, the progress inside an unfinished epoch, and the
-    torch generators (global: dropout; the shuffling generator). It is bound to a training fingerprint (model, spec, decoding
-    options, data): a file written for any other training, or in an older layout, is
-    ignored with a log line saying why, and training starts afresh.
+    torch generators (global: dropout; the shuffling generator). It is bound to a training
+    fingerprint (model, spec, decoding options, data): a file written for any other
+    training, or in an older layout, is ignored with a log line saying why, and training
+    starts afresh.
     """
 
-    def __init__(self, path: str | Path, fingerprint: str) -> None:
+    def __init__(self, path: str | Path, fingerprint: str, every_steps: int | None = None):
         self.path = Path(path)
         self.binding = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint}
+        self.every_steps = every_steps
 
     def resume(
-        self,
-        reader: ExtractiveReader,
-        best: EarlyStopping,
-        generator: torch.Generator,
-        save_every_steps: int | None = None,
+        self, reader: ExtractiveReader, best: EarlyStopping, generator: torch.Generator
     ) -> dict:
         """Load a matching checkpoint into ``reader``, ``best`` and ``generator``; the
         progress to go on from (see :func:`_fresh_progress`), fresh when none matches."""
-        fresh = _fresh_progress(save_every_steps)
+        fresh = _fresh_progress()
         if not self.path.exists():
             return fresh
         saved = torch.load(self.path, weights_only=False)
@@ -564,7 +567,6 @@ class ReaderCheckpoint:
             f" and {inside['steps']} steps of the next" if inside else "",
         )
         return {
-            **fresh,
             **{key: saved[key] for key in PROGRESS_KEYS},
             "optimizer": saved["optimizer"],
             "scheduler": saved["scheduler"],
