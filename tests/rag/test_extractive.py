@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from medlab.rag.answers import NO_ANSWER, Answer
-from medlab.rag.extractive import ExtractiveReader, Span, Window
+from medlab.rag.answers import NO_ANSWER, Answer, token_f1
+from medlab.rag.extractive import AGREEMENT_F1, ExtractiveReader, Span, Window, _agreement
 from medlab.rag.readers import SentenceReader, load_reader, load_sentence_reader
 from rag.rag_samples import sample_passages
 
@@ -214,6 +214,33 @@ def test_aggregation_keeps_the_best_span_when_no_answer_is_shared():
     texts = ["aspirin", "ibuprofen"]
     spans = {0: [Span(5.0, 0, 0, 7)], 1: [Span(4.0, 1, 0, 9)]}
     assert cached_reader(spans, aggregate=True).read("q", [0, 1], texts).text == "aspirin"
+
+
+def test_agreement_is_the_pairwise_token_f1_rule_over_distinct_answers():
+    """Grouping repeated answers must not change who agrees with whom (F1 >= AGREEMENT_F1)."""
+    texts = [
+        "5 days",
+        "The 5 days",  # the same tokens once normalised
+        "5 days on average",
+        "on average",
+        "cough",
+        "the",  # nothing left once normalised: agrees only with itself
+        None,  # "no answer" agrees with nothing
+        "5 days",
+        "a",
+    ]
+    saying_the_same = _agreement(texts)
+    for candidate, text in enumerate(texts):
+        if text is None:
+            continue
+        expected = [
+            i
+            for i, other in enumerate(texts)
+            if other is not None and token_f1(other, [text]) >= AGREEMENT_F1
+        ]
+        assert saying_the_same(candidate) == expected
+    assert saying_the_same(0) == [0, 1, 2, 7]
+    assert saying_the_same(5) == [5, 8]
 
 
 def test_the_aggregated_answer_is_worded_as_its_most_probable_span():

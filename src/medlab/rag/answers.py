@@ -42,20 +42,27 @@ def exact_match(prediction: str, golds: list[str]) -> float:
     return float(any(predicted == normalize_answer(gold) for gold in golds))
 
 
-def _f1(prediction_tokens: list[str], gold_tokens: list[str]) -> float:
-    if not prediction_tokens or not gold_tokens:
-        return float(prediction_tokens == gold_tokens)
-    common = sum((Counter(prediction_tokens) & Counter(gold_tokens)).values())
+def answer_tokens(text: str) -> Counter[str]:
+    """The normalised tokens of an answer, counted: what token F1 compares."""
+    return Counter(normalize_answer(text).split())
+
+
+def overlap_f1(prediction: Counter[str], gold: Counter[str]) -> float:
+    """Token F1 of two answers' :func:`answer_tokens` (1.0 when both are empty)."""
+    if not prediction or not gold:
+        return float(prediction == gold)
+    common = sum((prediction & gold).values())
     if common == 0:
         return 0.0
-    precision, recall = common / len(prediction_tokens), common / len(gold_tokens)
+    precision = common / sum(prediction.values())
+    recall = common / sum(gold.values())
     return 2 * precision * recall / (precision + recall)
 
 
 def token_f1(prediction: str, golds: list[str]) -> float:
     """Best token-overlap F1 of the prediction against the gold answers."""
-    predicted = normalize_answer(prediction).split()
-    return max(_f1(predicted, normalize_answer(gold).split()) for gold in golds)
+    predicted = answer_tokens(prediction)
+    return max(overlap_f1(predicted, answer_tokens(gold)) for gold in golds)
 
 
 def contains_answer(prediction: str, golds: list[str]) -> float:
