@@ -3,10 +3,12 @@ and a helper to run Snakemake on it."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -62,18 +64,44 @@ def workflow(tmp_path) -> Path:
 
 
 def snakemake(
-    directory: Path, *args: str, env: dict | None = None, timeout: float = 900
+    directory: Path,
+    *args: str,
+    env: dict | None = None,
+    timeout: float = 900,
+    cluster: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run the Snakemake of this interpreter's environment in ``directory``; capture output."""
+    """Run the Snakemake of this interpreter's environment in ``directory``; capture output.
+
+    Without ``cluster`` the run sees no SLURM client (see :func:`_no_slurm_client`).
+    """
     command = [str(Path(sys.executable).with_name("snakemake")), *args]
+    environment = {**os.environ, **(env or {})}
+    if not cluster:
+        environment["PATH"] = f"{_no_slurm_client()}{os.pathsep}{environment.get('PATH', '')}"
     return subprocess.run(
         command,
         cwd=directory,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        env=environment,
     )
+
+
+@functools.cache
+def _no_slurm_client() -> Path:
+    """A directory whose ``scontrol`` fails at once, to put first on PATH.
+
+    Snakemake's SLURM executor plugin runs ``scontrol show config`` at every start; where
+    SLURM is installed but its controller is not running (CI outside the SLURM tests),
+    scontrol waits about 9 s before failing, which would add those seconds to every
+    Snakemake run of the suite. The plugin reads a failure as "setting unknown".
+    """
+    directory = Path(tempfile.mkdtemp(prefix="medlab-no-slurm-"))
+    scontrol = directory / "scontrol"
+    scontrol.write_text('#!/bin/sh\necho "scontrol: no SLURM in this test run" >&2\nexit 1\n')
+    scontrol.chmod(0o755)
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -96,6 +96,7 @@ def test_tiny_preset_runs_every_job_through_slurm_with_gpu_requests(slurm, tmp_p
         "gpu.yaml",
         env={"MEDLAB_DATA_MIRROR": str(data_mirror)},
         timeout=1200,
+        cluster=True,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     submitted = [job for job in slurm_cluster.jobs() if job["JobId"] not in known]
@@ -123,6 +124,7 @@ def test_failed_slurm_job_fails_the_run_and_shows_its_log(slurm, tmp_path, data_
         "bad.yaml",
         env={"MEDLAB_DATA_MIRROR": str(data_mirror)},
         timeout=600,
+        cluster=True,
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
