@@ -22,6 +22,7 @@ rule multilabel_data:
     params:
         code=script_code("multilabel_data"),
         synthetic=config["multilabel"]["synthetic"],
+        max_documents=config["multilabel"]["max_documents"],
         fractions=config["multilabel"]["split_fractions"],
         split_seed=config["multilabel"]["split_seed"],
     log:

@@ -1,6 +1,8 @@
 """Adapter: build the multi-label table (synthetic notes or Hallmarks of Cancer), clean it,
 split it with iterative stratification and write label statistics."""
 
+import logging
+
 from medlab.io import write_json, write_tsv
 from medlab.logs import configure_logging
 from medlab.multilabel.data import (
@@ -8,6 +10,7 @@ from medlab.multilabel.data import (
     label_matrix,
     label_statistics,
     read_hallmarks_zip,
+    sample_documents,
     stratified_split,
     to_tsv_frame,
 )
@@ -25,6 +28,12 @@ else:
     label_set = sorted(counts.index)
     source = snakemake.input.archive
 table, dropped = clean_table(raw, label_set, source=source)
+cleaned = len(table)
+table = sample_documents(table, snakemake.params.max_documents, snakemake.params.split_seed)
+if len(table) < cleaned:
+    logging.getLogger(__name__).info(
+        "%d of %d documents sampled (multilabel.max_documents)", len(table), cleaned
+    )
 matrix = label_matrix(table, label_set)
 split = stratified_split(matrix, tuple(snakemake.params.fractions), snakemake.params.split_seed)
 statistics = label_statistics(matrix, split, label_set)

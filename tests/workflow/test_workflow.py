@@ -198,6 +198,7 @@ multilabel:
   dataset: hoc
   unit: sentence
   max_length: 12
+  max_documents: 400
   grid: {batch_size: [128], lr: [3.0e-4], loss: [weighted_bce], seed: [0]}
   training: {epochs: 1}
 """
@@ -205,7 +206,8 @@ multilabel:
 
 @pytest.mark.slow
 def test_hoc_sentence_units_end_to_end(workflow, data_mirror):
-    """Sentences of the real Hallmarks of Cancer archive train one cell; evaluation is per abstract."""
+    """Sentences of a 400-abstract sample of the real Hallmarks of Cancer archive train one
+    cell; evaluation is per abstract."""
     (workflow / "hoc_sentences.yaml").write_text(HOC_SENTENCES)
     env = {"MEDLAB_DATA_MIRROR": str(data_mirror)}
     result = snakemake(
@@ -223,6 +225,7 @@ def test_hoc_sentence_units_end_to_end(workflow, data_mirror):
         pd.read_csv(root / name, sep="\t", dtype=str, keep_default_na=False)
         for name in ("table.tsv", "sentences.tsv")
     )
+    assert len(table) == 400  # multilabel.max_documents
     assert set(sentences["document"]) == set(table["id"]) and len(sentences) > 5 * len(table)
     predictions = pd.read_csv(
         root / "runs/bs128_lr0.0003_weighted_bce_seed0/predictions.tsv", sep="\t", dtype={"id": str}
