@@ -332,8 +332,8 @@ def _agreement(texts: list[str | None]) -> Callable[[int], list[int]]:
     against ``texts[candidate]`` is at least AGREEMENT_F1; None (no-answer) never agrees.
 
     Overlapping windows and nested spans repeat the same few answers, so the texts are
-    normalised once and compared per distinct token multiset: a read of ~1,000 candidate
-    spans then costs milliseconds where comparing every pair of strings cost most of a second.
+    normalised once and compared per distinct token multiset: aggregating ~1,000 candidate
+    spans takes tens of milliseconds instead of most of a second for every pair of strings.
     """
     members: dict[frozenset, list[int]] = {}  # distinct answer tokens -> their texts' indices
     for index, text in enumerate(texts):
