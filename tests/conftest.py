@@ -3,6 +3,7 @@ and a helper to run Snakemake on it."""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
@@ -98,6 +99,7 @@ def _no_slurm_client() -> Path:
     Snakemake run of the suite. The plugin reads a failure as "setting unknown".
     """
     directory = Path(tempfile.mkdtemp(prefix="medlab-no-slurm-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
     scontrol = directory / "scontrol"
     scontrol.write_text('#!/bin/sh\necho "scontrol: no SLURM in this test run" >&2\nexit 1\n')
     scontrol.chmod(0o755)
