@@ -774,6 +774,8 @@ def synthetic_part(
             checkpoint = saved.with_name(f"{saved.name}.checkpoint.pt")
             reader, epochs, took = run(setting, synthetic_questions, gold_epochs, checkpoint)
             trained = f"best dev F1 {epochs['dev_f1'].max():.3f}; {took}"
+            # saved before scoring: training removed its checkpoint, and scoring takes long
+            save_reader(reader, saved)
         scores = score_reader(reader, split, passages, hybrid_name, hybrid)
         gold, end_to_end = scores.values()
         rows.append(
@@ -786,8 +788,6 @@ def synthetic_part(
             }
         )
         rows += confidence_rows(f"{setting}, end to end", end_to_end)
-        if not args.score_saved:
-            save_reader(reader, saved)
         save(part_name, rows, settings)
         # slowest last; a save after each block: a long run keeps what it measured
         rows += rank_prior_rows(reader, setting, split, passages, hybrid_name, hybrid, args)
