@@ -5,15 +5,15 @@ from medlab.gnn.featurize import (
     featurize_table,
     read_molecule_table,
     save_graphs,
-    subsample,
 )
 from medlab.io import write_csv, write_json, write_tsv
 from medlab.logs import configure_logging
+from medlab.sampling import seeded_rows
 
 configure_logging(snakemake.log[0])
 spec = TableSpec(**snakemake.params.table)
 frame = read_molecule_table(snakemake.input.table, spec)
-frame = subsample(frame, snakemake.params.max_molecules, snakemake.params.subsample_seed)
+frame = seeded_rows(frame, snakemake.params.max_molecules, snakemake.params.subsample_seed)
 graphs, kept, dropped = featurize_table(frame, spec, source=snakemake.input.table)
 save_graphs(graphs, snakemake.output.graphs)
 # molecules.csv is the cleaned table the split indices refer to (also chemprop's input)

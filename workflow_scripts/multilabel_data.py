@@ -10,11 +10,11 @@ from medlab.multilabel.data import (
     label_matrix,
     label_statistics,
     read_hallmarks_zip,
-    sample_documents,
     stratified_split,
     to_tsv_frame,
 )
 from medlab.multilabel.synthetic import LABELS, generate_notes
+from medlab.sampling import seeded_rows
 
 configure_logging(snakemake.log[0])
 if snakemake.wildcards.dataset == "synthetic":
@@ -29,7 +29,8 @@ else:
     source = snakemake.input.archive
 table, dropped = clean_table(raw, label_set, source=source)
 cleaned = len(table)
-table = sample_documents(table, snakemake.params.max_documents, snakemake.params.split_seed)
+table = seeded_rows(table, snakemake.params.max_documents, snakemake.params.split_seed)
+table = table.reset_index(drop=True)  # positions are the split's row numbers
 if len(table) < cleaned:
     logging.getLogger(__name__).info(
         "%d of %d documents sampled (multilabel.max_documents)", len(table), cleaned

@@ -32,7 +32,6 @@ from medlab.gnn.featurize import (
     mol_to_graph,
     read_molecule_table,
     save_graphs,
-    subsample,
 )
 from medlab.gnn.models import MoleculeGNN
 from medlab.gnn.predict import (
@@ -47,6 +46,7 @@ from medlab.gnn.spec import TrainSpec
 from medlab.gnn.splits import check_both_classes, make_split
 from medlab.gnn.train import predict
 from medlab.io import read_json, write_json
+from medlab.sampling import seeded_rows
 
 B3DB = TableSpec("SMILES", "BBB+/BBB-", "BBB+", "BBB-", separator="\t")
 # the config's defaults (specs carry none of their own), shrunk to a tiny model
@@ -75,7 +75,7 @@ def molecules(tmp_path_factory):
     """80 B3DB molecules featurized as the gnn_featurize adapter does."""
     torch.set_num_threads(1)
     table = read_molecule_table(str(packaged_file("B3DB", "B3DB_classification.tsv")), B3DB)
-    graphs, kept, _ = featurize_table(subsample(table, 80, seed=0), B3DB)
+    graphs, kept, _ = featurize_table(seeded_rows(table, 80, seed=0), B3DB)
     path = tmp_path_factory.mktemp("b3db") / "graphs.pt"
     save_graphs(graphs, path)
     return MoleculeGraphs(path), kept
@@ -369,7 +369,7 @@ def test_entry_point_runs_as_a_program(runs, tmp_path):
     command = [sys.executable, "-m", "medlab.cli", "predict", "--run", str(runs[0])]
     command += [str(molecules), "-o", str(output), "--device", "cpu"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "predicted 1 molecules, 1 invalid" in result.stdout
     assert pd.read_csv(output, keep_default_na=False)["reason"].tolist() == ["", INVALID["C1CC"]]

@@ -11,8 +11,8 @@ from medlab.gnn.featurize import (
     mol_to_graph,
     read_molecule_table,
     save_graphs,
-    subsample,
 )
+from medlab.sampling import seeded_rows
 
 SPEC = TableSpec("smiles", "p_np", "1", "0")
 
@@ -79,19 +79,12 @@ def test_saved_graphs_roundtrip(tmp_path):
     assert loaded.labels.tolist() == [1.0, 0.0, 1.0]
 
 
-def test_subsample_is_seeded_and_bounded():
-    frame = _table([["C" * (i % 5 + 1), str(i % 2)] for i in range(50)])
-    assert subsample(frame, None, 0) is frame
-    a, b = subsample(frame, 20, 1), subsample(frame, 20, 1)
-    assert len(a) == 20 and a.equals(b)
-
-
 def test_dropped_rows_keep_their_row_in_the_file_after_subsampling():
     rows = [["CCO", str(i % 2)] for i in range(40)]
     # the draw depends on positions only, so a row known to be drawn can be made invalid
-    bad = int(subsample(_table(rows), 20, seed=3).index[-1])
+    bad = int(seeded_rows(_table(rows), 20, seed=3).index[-1])
     rows[bad] = ["not a smiles", "1"]
-    frame = subsample(_table(rows), 20, seed=3)
+    frame = seeded_rows(_table(rows), 20, seed=3)
     _, kept, dropped = featurize_table(frame, SPEC)
     assert bad >= 20 and dropped["data_row_1based"].tolist() == [bad + 1]
     assert kept["data_row_1based"].isin(frame.index + 1).all()

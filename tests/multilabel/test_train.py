@@ -12,7 +12,6 @@ from medlab.multilabel.data import (
     label_statistics,
     read_hallmarks_sentences,
     read_hallmarks_zip,
-    sample_documents,
     stratified_split,
 )
 from medlab.multilabel.evaluate import evaluate_predictions
@@ -63,19 +62,6 @@ def test_clean_table_drops_and_counts_bad_rows():
     }
     with pytest.raises(ValueError, match="toy: no valid rows"):
         clean_table(table.iloc[1:4], LABELS, source="toy")
-
-
-def test_document_sample_is_seeded_ordered_and_optional():
-    table = generate_notes(200, seed=0, healthy_rate=0.9)
-    sample = sample_documents(table, 50, seed=3)
-    assert len(sample) == 50 and sample["id"].is_unique
-    assert set(sample["id"]) <= set(table["id"])
-    positions = table.reset_index().set_index("id").loc[sample["id"], "index"]
-    assert positions.is_monotonic_increasing  # the table's order is kept
-    assert sample.equals(sample_documents(table, 50, seed=3))
-    assert not sample.equals(sample_documents(table, 50, seed=4))
-    assert sample_documents(table, None, seed=3) is table
-    assert sample_documents(table, 500, seed=3) is table
 
 
 def test_iterative_split_puts_rare_labels_in_every_split():

@@ -159,8 +159,8 @@ def featurize_table(
     """Featurize every valid row of ``frame``.
 
     ``frame``'s index holds each row's 0-based data row in ``source`` (as
-    :func:`read_molecule_table` reads it and :func:`subsample` keeps it), so rows keep
-    their number in the file after subsampling. Returns ``(graphs, kept, dropped)``:
+    :func:`read_molecule_table` reads it and :func:`medlab.sampling.seeded_rows` keeps
+    it), so rows keep their number in the file after subsampling. Returns ``(graphs, kept, dropped)``:
     ``graphs[i]`` carries ``y`` (1,) float label and ``row`` (1,) its 0-based data row;
     ``kept`` has columns data_row_1based, smiles, label in the same order as ``graphs``
     (split indices refer to positions in ``kept``); ``dropped`` has data_row_1based,
@@ -272,13 +272,3 @@ class MoleculeGraphs(InMemoryDataset):
     def labels(self) -> torch.Tensor:
         """(num_graphs,) float labels."""
         return self._data.y
-
-
-def subsample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
-    """At most ``max_rows`` rows drawn with ``seed`` (original order kept); all rows when None.
-
-    The index is kept, so each row still carries its data row in the source file.
-    """
-    if max_rows is None or len(frame) <= max_rows:
-        return frame
-    return frame.sample(n=max_rows, random_state=seed).sort_index()

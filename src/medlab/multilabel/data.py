@@ -80,15 +80,6 @@ def prediction_frame(
     return frame
 
 
-def sample_documents(table: pd.DataFrame, max_documents: int | None, seed: int) -> pd.DataFrame:
-    """A seeded sample of ``max_documents`` rows without replacement, in the table's order
-    (None, or at least as many as there are rows: the table unchanged)."""
-    if max_documents is None or max_documents >= len(table):
-        return table
-    rows = np.random.default_rng(seed).choice(len(table), size=max_documents, replace=False)
-    return table.iloc[np.sort(rows)].reset_index(drop=True)
-
-
 def label_matrix(table: pd.DataFrame, label_set: list[str]) -> np.ndarray:
     """(rows, labels) 0/1 int64 matrix in ``label_set`` order.
 
