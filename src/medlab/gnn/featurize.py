@@ -160,7 +160,9 @@ def featurize_table(
 
     ``frame``'s index holds each row's 0-based data row in ``source`` (as
     :func:`read_molecule_table` reads it and :func:`medlab.sampling.seeded_rows` keeps
-    it), so rows keep their number in the file after subsampling. Returns ``(graphs, kept, dropped)``:
+    it), so rows keep their number in the file after subsampling.
+
+    Returns ``(graphs, kept, dropped)``:
     ``graphs[i]`` carries ``y`` (1,) float label and ``row`` (1,) its 0-based data row;
     ``kept`` has columns data_row_1based, smiles, label in the same order as ``graphs``
     (split indices refer to positions in ``kept``); ``dropped`` has data_row_1based,
