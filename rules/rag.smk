@@ -191,6 +191,68 @@ rule rag_train_reader:
         "../workflow_scripts/rag_train_reader.py"
 
 
+
+# the reader ablation (rag.reader.ablation): readers trained on gold questions only, on
+# synthetic questions only, and on part of the synthetic questions before the gold ones,
+# each scored with the gold passage; the configured reader is not trained again
+rule rag_train_reader_variant:
+    input:
+        unpack(lambda wc: rag_layout.ablation_variant_input(config["rag"], wc.corpus, wc.variant)),
+        passages="results/rag/{corpus}/passages.jsonl",
+        questions="results/rag/{corpus}/questions.jsonl",
+    output:
+        **rag_layout.ablation_variant_files("{corpus}", "{variant}"),
+    wildcard_constraints:
+        variant=get_constraint(rag_layout.ablation_variants(config["rag"])),
+    params:
+        code=script_code("rag_train_reader_variant"),
+        model=config["rag"]["reader"]["model"],
+        reader=rag_layout.reader_options(config["rag"]),
+        training=config["rag"]["reader"]["training"],
+        stages=lambda wc: rag_layout.ablation_stages(config["rag"], wc.variant),
+        synthetic_negatives=rag_layout.synthetic_negatives(config["rag"]),
+        device=config["device"],
+    threads: config["rag"]["threads"]
+    resources:
+        gpu=config["rag"]["resources"]["gpu"],
+        mem_mb=lambda wc, attempt: config["rag"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["rag"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
+    log:
+        "logs/rag/{corpus}/ablation_{variant}.log",
+    benchmark:
+        "benchmarks/rag/{corpus}/ablation_{variant}.tsv"
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_train_reader_variant.py"
+
+
+rule rag_reader_ablation:
+    input:
+        unpack(lambda wc: rag_layout.ablation_inputs(config["rag"], wc.corpus)),
+        passages="results/rag/{corpus}/passages.jsonl",
+        questions="results/rag/{corpus}/questions.jsonl",
+    output:
+        **rag_layout.ablation_summary_files("{corpus}"),
+    params:
+        code=script_code("rag_reader_ablation"),
+        reader=rag_layout.reader_options(config["rag"]),
+        device=config["device"],
+    threads: config["rag"]["threads"]
+    # scores the configured reader on the gold passages: light enough for a CPU
+    resources:
+        gpu=0,
+        mem_mb=lambda wc, attempt: config["rag"]["resources"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["rag"]["resources"]["runtime"] * attempt,
+    retries: config["retries"]
+    log:
+        "logs/rag/{corpus}/reader_ablation.log",
+    conda:
+        "../envs/medlab.yaml"
+    script:
+        "../workflow_scripts/rag_reader_ablation.py"
+
 rule rag_retrieve:
     input:
         unpack(lambda wc: rag_layout.index_inputs(config["rag"], wc.corpus)),

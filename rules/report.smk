@@ -11,6 +11,7 @@ declare_benchmarks("rag", rules.rag_index_dense, get_rag_dense_wildcards)
 declare_benchmarks("rag", rules.rag_synthesize, get_rag_synthesize_wildcards)
 declare_benchmarks("rag", rules.rag_train_retriever, get_rag_retriever_training_wildcards)
 declare_benchmarks("rag", rules.rag_train_reader, get_rag_reader_training_wildcards)
+declare_benchmarks("rag", rules.rag_train_reader_variant, get_rag_ablation_wildcards)
 declare_benchmarks("rag", rules.rag_retrieve, get_rag_corpus_wildcards)
 declare_benchmarks("rag", rules.rag_read, get_rag_reader_wildcards)
 

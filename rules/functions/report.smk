@@ -1,6 +1,7 @@
 # The report: its inputs, and the wildcard values of the RAG rules' jobs for the timing table
 # (declared in rules/report.smk until rules/rag.smk declares them after each rule).
 # Included by rules/report.smk (Snakemake's lint keeps functions and rules in separate files).
+from medlab.rag.layout import ablation_variants
 from medlab.report.runinfo import models_in_config
 
 
@@ -32,6 +33,11 @@ def get_rag_reader_training_wildcards():
 
 def get_rag_synthesize_wildcards():
     return get_rag_corpus_wildcards() if "rag_synthetic_stats" in get_rag_report_inputs() else []
+
+
+def get_rag_ablation_wildcards():
+    corpus = config["rag"]["corpus"]["name"]
+    return [dict(corpus=corpus, variant=variant) for variant in ablation_variants(config["rag"])]
 
 
 def get_rag_reader_wildcards():

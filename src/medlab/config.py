@@ -19,7 +19,7 @@ from medlab.attention.ranges import check_attention_ranges, model_shape
 from medlab.errors import ConfigError  # also imported from here by callers of load_config
 from medlab.gnn.spec import TrainSpec
 from medlab.multilabel.ensemble import BASELINE_NAME
-from medlab.rag.layout import rag_base_retrievers
+from medlab.rag.layout import rag_base_retrievers, reader_uses_synthetic
 
 # Maps of named things that a preset replaces whole instead of extending: a preset naming its
 # own attention models means "these models", not "these as well as config.yaml's".
@@ -254,6 +254,14 @@ def _check_rag(config: dict) -> None:
             f"config key rag.reader.stride: {reader['stride']} is more than half of "
             f"rag.reader.max_length {reader['max_length']}; the window would leave no room for the "
             "question (use a stride of at most max_length / 2)"
+        )
+    if reader["ablation"]["enabled"] and not (
+        reader_uses_synthetic(rag) and "extractive" in rag["readers"]
+    ):
+        raise ConfigError(
+            "config key rag.reader.ablation.enabled: the ablation sets the two-stage reader beside "
+            "its stages alone; it needs rag.reader.fine_tune and rag.reader.synthetic.enabled "
+            "true and the extractive reader in rag.readers"
         )
     if corpus["format"] == "jsonl" and not (corpus["documents"] and corpus["questions"]):
         raise ConfigError(

@@ -96,6 +96,20 @@ def test_schema_errors_name_the_key(root, default_config, path, value, expected)
             "rag.corpus.dataset",
         ),
         (lambda c: c["multilabel"].update(unit="sentence"), "multilabel.unit.*hoc"),
+        (
+            lambda c: (
+                c["rag"]["reader"]["ablation"].update(enabled=True),
+                c["rag"]["reader"]["synthetic"].update(enabled=False),
+            ),
+            "rag.reader.ablation.enabled.*synthetic.enabled",
+        ),
+        (
+            lambda c: (
+                c["rag"]["reader"]["ablation"].update(enabled=True),
+                c["rag"].update(readers=["sentence"]),
+            ),
+            "rag.reader.ablation.enabled.*extractive",
+        ),
     ],
 )
 def test_cross_key_errors_name_the_key(root, default_config, mutate, expected):

@@ -88,3 +88,69 @@ def test_the_sentence_lexical_weight_reaches_both_readers_never_training(rag):
     changed["reader"]["sentence_lexical_weight"] = 3.0
     for reader in ("sentence", "extractive"):
         assert layout.read_options(changed, reader)["lexical_weight"] == 3.0
+
+
+def with_ablation(rag, curve=(400, 100)):
+    enabled = copy.deepcopy(rag)
+    enabled["reader"]["ablation"] = {"enabled": True, "curve": list(curve)}
+    return enabled
+
+
+def test_the_ablation_is_off_by_default_and_adds_nothing(rag):
+    assert layout.ablation_variants(rag) == []
+    assert not any("ablation" in key for key in layout.report_inputs(rag))
+
+
+def test_ablation_readers_and_how_their_training_differs(rag):
+    ablation = with_ablation(rag)
+    assert layout.ablation_variants(ablation) == [
+        "gold_only",
+        "synthetic_only",
+        "synthetic_100",
+        "synthetic_400",
+    ]
+    gold, synthetic = rag["reader"]["training"]["epochs"], rag["reader"]["synthetic"]["epochs"]
+    assert layout.ablation_stages(ablation, "gold_only") == {
+        "gold_epochs": gold,
+        "synthetic_epochs": 0,
+        "synthetic_questions": 0,
+    }
+    assert layout.ablation_stages(ablation, "synthetic_only") == {
+        "gold_epochs": 0,
+        "synthetic_epochs": synthetic,
+        "synthetic_questions": None,
+    }
+    assert layout.ablation_stages(ablation, "synthetic_100") == {
+        "gold_epochs": gold,
+        "synthetic_epochs": synthetic,
+        "synthetic_questions": 100,
+    }
+    with pytest.raises(ValueError, match="synthetic_7"):
+        layout.ablation_stages(ablation, "synthetic_7")
+    # only the readers with a synthetic stage read the synthetic questions
+    assert layout.ablation_variant_input(ablation, "c", "gold_only") == {}
+    assert layout.ablation_variant_input(ablation, "c", "synthetic_100") == {
+        "synthetic": "results/rag/c/synthetic/questions.jsonl"
+    }
+
+
+def test_ablation_inputs_and_report_files(rag):
+    ablation = with_ablation(rag, curve=[50])
+    inputs = layout.ablation_inputs(ablation, "c")
+    assert inputs["scores"] == [
+        f"results/rag/c/ablation/{v}/scores.json"
+        for v in ("gold_only", "synthetic_only", "synthetic_50")
+    ]
+    assert inputs["model"] == "results/rag/c/reader/model"  # the configured reader, not retrained
+    report = layout.report_inputs(ablation)
+    assert report["rag_reader_ablation"] == "results/rag/covid_qa_slice/ablation/summary.tsv"
+    assert report["rag_reader_ablation_plot"].endswith("ablation/learning_curve.png")
+
+
+def test_ablation_settings_never_reach_the_configured_readers_training(rag):
+    """Turning the ablation on, or editing its curve, retrains none of the configured readers."""
+    ablation = with_ablation(rag)
+    assert layout.reader_options(ablation) == layout.reader_options(rag)
+    assert layout.read_options(ablation, "extractive") == layout.read_options(rag, "extractive")
+    assert layout.synthetic_settings(ablation) == layout.synthetic_settings(rag)
+    assert layout.synthetic_epochs(ablation) == layout.synthetic_epochs(rag)

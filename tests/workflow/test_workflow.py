@@ -10,6 +10,10 @@ import pandas as pd
 import pytest
 from conftest import snakemake
 
+from medlab.config import load_config
+from medlab.rag.layout import report_inputs
+from medlab.report.sections import rag_section
+
 PRESETS = [None, "presets/tiny.yaml", "presets/benchmark.yaml", "presets/paper.yaml"]
 
 
@@ -172,6 +176,10 @@ def test_rerun_without_change_schedules_nothing(tiny_run):
             "rag:\n  hybrid:\n    rrf_constant: 10\n",
             {"rag_retrieve": 1, "rag_read": 2, "rag_evaluate": 1, "report": 1},
         ),
+        (
+            "rag:\n  reader:\n    ablation: {enabled: true, curve: [4]}\n",
+            {"rag_train_reader_variant": 3, "rag_reader_ablation": 1, "report": 1},
+        ),
     ],
     ids=[
         "gnn-lr",
@@ -184,12 +192,72 @@ def test_rerun_without_change_schedules_nothing(tiny_run):
         "multilabel-epochs",
         "rag-top-k",
         "rag-fusion",
+        "rag-ablation-on",
     ],
 )
 def test_config_edit_reruns_only_what_depends_on_it(tiny_run, edit, expected):
     workflow, env = tiny_run
     (workflow / "edit.yaml").write_text(edit)
     assert planned_jobs(workflow, env, "edit.yaml") == Counter(expected)
+
+
+@pytest.mark.slow
+def test_reader_ablation_beside_the_tiny_run(tiny_run):
+    """The ablation's rules on the tiny run: three more readers, each with only its stages,
+    and the table beside the configured reader, which is not trained again. Adds files
+    under results/rag/health_ai/ablation/ only; the tiny run's own outputs stay as they were."""
+    workflow, env = tiny_run
+    (workflow / "ablation.yaml").write_text(
+        "rag:\n  reader:\n    ablation: {enabled: true, curve: [4]}\n"
+    )
+    root = workflow / "results/rag/health_ai"
+    result = snakemake(
+        workflow,
+        "--cores",
+        "2",
+        str(root.relative_to(workflow) / "ablation/summary.tsv"),
+        "--configfile",
+        "presets/tiny.yaml",
+        "ablation.yaml",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    # a run logs its jobs on stderr (a dry run on stdout)
+    ran = Counter(re.findall(r"^(?:local)?rule (\w+):", result.stderr, flags=re.MULTILINE))
+    assert ran == Counter({"rag_train_reader_variant": 3, "rag_reader_ablation": 1})
+    table = pd.read_csv(root / "ablation/summary.tsv", sep="\t")
+    assert table["variant"].tolist() == ["gold_only", "synthetic_only", "synthetic_4", "configured"]
+    stages = {
+        variant: pd.read_csv(root / f"ablation/{variant}/epochs.tsv", sep="\t")["stage"].tolist()
+        for variant in ("gold_only", "synthetic_only", "synthetic_4")
+    }
+    assert stages == {
+        "gold_only": ["gold"],
+        "synthetic_only": ["synthetic"],  # no gold epoch
+        "synthetic_4": ["synthetic", "gold"],
+    }
+    synthetic = len((root / "synthetic/questions.jsonl").read_text().splitlines())
+    assert table.set_index("variant")["synthetic_questions"].to_dict() == {
+        "gold_only": 0,
+        "synthetic_only": synthetic,
+        "synthetic_4": min(4, synthetic),
+        "configured": synthetic,
+    }
+    configured = pd.read_csv(root / "reader/epochs.tsv", sep="\t")
+    assert table["dev_f1"].iloc[-1] == configured["dev_f1"].max()
+    assert (root / "ablation/learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list(root.glob("ablation/*/checkpoint.pt"))  # removed once each reader is scored
+    # the RAG section as the report rule would build it with the ablation on
+    config = load_config(workflow, workflow / "presets/tiny.yaml", workflow / "ablation.yaml")
+    files = {
+        key.removeprefix("rag_"): workflow / path
+        for key, path in report_inputs(config["rag"]).items()
+    }
+    section = rag_section(files)
+    titles = [block["title"] for block in section["blocks"]]
+    assert "Reader ablation: what the synthetic questions add" in titles
+    assert "Reader ablation: learning curve" in titles
+    assert section["findings"][-1].startswith("Reader ablation, test F1 with the gold passage")
 
 
 HOC_SENTENCES = """

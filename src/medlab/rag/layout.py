@@ -128,6 +128,79 @@ def synthetic_negatives(rag: dict) -> int | None:
     return rag["reader"]["training"]["negatives_per_question"] if negatives is None else negatives
 
 
+# the reader ablation's readers besides the configured one (rag.reader.ablation): gold
+# questions alone, synthetic questions alone, and synthetic_<n> (synthetic -> gold with a
+# seeded n of the synthetic questions: the learning curve)
+ABLATION_GOLD_ONLY = "gold_only"
+ABLATION_SYNTHETIC_ONLY = "synthetic_only"
+ABLATION_CURVE_PREFIX = "synthetic_"
+
+
+def ablation_enabled(rag: dict) -> bool:
+    """Whether the reader ablation runs (config checks make it need the two-stage reader)."""
+    return rag["reader"]["ablation"]["enabled"] and reader_uses_synthetic(rag)
+
+
+def ablation_variants(rag: dict) -> list[str]:
+    """The ablation's extra readers, in table order; none when it is off."""
+    if not ablation_enabled(rag):
+        return []
+    curve = [f"{ABLATION_CURVE_PREFIX}{n}" for n in sorted(rag["reader"]["ablation"]["curve"])]
+    return [ABLATION_GOLD_ONLY, ABLATION_SYNTHETIC_ONLY, *curve]
+
+
+def ablation_dir(corpus: str) -> str:
+    return f"results/rag/{corpus}/ablation"
+
+
+def ablation_variant_files(corpus: str, variant: str) -> dict:
+    """One ablation reader's outputs: its epoch log and its scores (a JSON row of the table)."""
+    root = f"{ablation_dir(corpus)}/{variant}"
+    return {"epochs": f"{root}/epochs.tsv", "scores": f"{root}/scores.json"}
+
+
+def ablation_stages(rag: dict, variant: str) -> dict:
+    """How an ablation reader's training differs from the configured reader's: gold epochs,
+    synthetic epochs and how many synthetic questions (None: all of them).
+
+    Raises:
+        ValueError: for a name that is not one of :func:`ablation_variants`.
+    """
+    if variant not in ablation_variants(rag):
+        raise ValueError(f"{variant!r} is not a reader of rag.reader.ablation")
+    gold, synthetic = rag["reader"]["training"]["epochs"], rag["reader"]["synthetic"]["epochs"]
+    if variant == ABLATION_GOLD_ONLY:
+        return {"gold_epochs": gold, "synthetic_epochs": 0, "synthetic_questions": 0}
+    if variant == ABLATION_SYNTHETIC_ONLY:
+        return {"gold_epochs": 0, "synthetic_epochs": synthetic, "synthetic_questions": None}
+    size = int(variant.removeprefix(ABLATION_CURVE_PREFIX))
+    return {"gold_epochs": gold, "synthetic_epochs": synthetic, "synthetic_questions": size}
+
+
+def ablation_variant_input(rag: dict, corpus: str, variant: str) -> dict:
+    """``synthetic``: the synthetic questions, for every ablation reader but gold only."""
+    if ablation_stages(rag, variant)["synthetic_epochs"] == 0:
+        return {}
+    return {"synthetic": synthetic_files(corpus)["questions"]}
+
+
+def ablation_inputs(rag: dict, corpus: str) -> dict:
+    """What the ablation table is made from: every ablation reader's scores, the configured
+    reader and its epoch log, and the synthetic questions (their number)."""
+    return {
+        "scores": [ablation_variant_files(corpus, v)["scores"] for v in ablation_variants(rag)],
+        "model": fine_tuned_reader(corpus),
+        "epochs": f"results/rag/{corpus}/reader/epochs.tsv",
+        "synthetic": synthetic_files(corpus)["questions"],
+    }
+
+
+def ablation_summary_files(corpus: str) -> dict:
+    """The ablation table and its learning-curve figure."""
+    root = ablation_dir(corpus)
+    return {"table": f"{root}/summary.tsv", "plot": f"{root}/learning_curve.png"}
+
+
 def reader_is_fine_tuned(rag: dict, reader: str) -> bool:
     return reader == "extractive" and rag["reader"]["fine_tune"]
 
@@ -156,6 +229,7 @@ def reader_options(rag: dict) -> dict:
         "fine_tune",
         "training",
         "synthetic",
+        "ablation",
         "sentence_guide",
         "rank_prior",
         "aggregate_answers",
@@ -215,4 +289,8 @@ def report_inputs(rag: dict) -> dict:
         inputs["rag_synthetic_sample"] = synthetic["sample"]
     if "dense_finetuned" in rag_base_retrievers(rag):
         inputs["rag_retriever_epochs"] = f"{root}/retriever/epochs.tsv"
+    if ablation_enabled(rag) and "extractive" in rag["readers"]:
+        ablation = ablation_summary_files(rag["corpus"]["name"])
+        inputs["rag_reader_ablation"] = ablation["table"]
+        inputs["rag_reader_ablation_plot"] = ablation["plot"]
     return inputs
