@@ -191,7 +191,6 @@ rule rag_train_reader:
         "../workflow_scripts/rag_train_reader.py"
 
 
-
 # the reader ablation (rag.reader.ablation): readers trained on gold questions only, on
 # synthetic questions only, and on part of the synthetic questions before the gold ones,
 # each scored with the gold passage; the configured reader is not trained again
@@ -252,6 +251,7 @@ rule rag_reader_ablation:
         "../envs/medlab.yaml"
     script:
         "../workflow_scripts/rag_reader_ablation.py"
+
 
 rule rag_retrieve:
     input:

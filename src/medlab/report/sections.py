@@ -744,9 +744,11 @@ def reader_ablation_blocks(table: pd.DataFrame, plot_path) -> list[dict]:
             "Extractive readers trained on the gold train questions only, on the synthetic "
             "questions only, on part of the synthetic questions before the gold ones (the "
             "learning curve; a seeded sample, each part of the next) and the configured reader, "
-            "all with the same settings otherwise. Scores read the gold passage, as training "
-            "scores dev: dev EM / F1 of the kept epoch (best dev F1 over both stages), test EM / "
-            "F1 of its weights; dev_f1_after_synthetic: at the synthetic stage's last epoch.",
+            "all with the same settings otherwise. Scores read the gold passage with the plain "
+            "best span, as training scores dev (the readers table above reads with "
+            "rag.reader's reading options, so its gold_passage row differs): dev EM / F1 of the "
+            "kept epoch (best dev F1 over both stages), test EM / F1 of its weights; "
+            "dev_f1_after_synthetic: at the synthetic stage's last epoch.",
             best={"dev_f1": "max", "test_exact_match": "max", "test_f1": "max"},
             formats={"training_seconds": "{:.0f}"},
         ),
