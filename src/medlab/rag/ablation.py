@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlab.plotting import plt, save_figure
+from medlab.plotting import PALETTE, plt, save_figure
 from medlab.rag.corpus import Question
 from medlab.rag.extractive import ExtractiveReader
 from medlab.rag.layout import ABLATION_CURVE_PREFIX, ABLATION_GOLD_ONLY, ABLATION_SYNTHETIC_ONLY
@@ -182,7 +182,7 @@ def plot_learning_curve(table: pd.DataFrame, path) -> None:
         "synthetic_questions"
     )
     staged = ends_on_gold.dropna(subset=["dev_f1_after_synthetic"])
-    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
     ax.plot(
         ends_on_gold["synthetic_questions"],
         ends_on_gold["dev_f1"],
@@ -198,10 +198,16 @@ def plot_learning_curve(table: pd.DataFrame, path) -> None:
     )
     alone = table[table["variant"] == ABLATION_SYNTHETIC_ONLY]
     ax.scatter(
-        alone["synthetic_questions"], alone["dev_f1"], marker="^", zorder=3, label="synthetic only"
+        alone["synthetic_questions"],
+        alone["dev_f1"],
+        marker="^",
+        color=PALETTE[2],
+        zorder=3,
+        label="synthetic only",
     )
     ax.set_xlabel("synthetic questions")
     ax.set_ylabel("dev F1 (gold passage)")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="lower right")
+    # below the axes: the curve's points can sit anywhere inside them
+    ax.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     save_figure(fig, path)
