@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from medlab.rag import ablation
 from medlab.rag.ablation import (
     COLUMNS,
     CONFIGURED,
@@ -169,3 +170,46 @@ def test_the_finding_names_every_reader_with_its_test_f1():
         "0.190; 50 synthetic → gold 0.210; 200 synthetic → gold 0.240; 400 synthetic → gold "
         "(configured) 0.290."
     )
+
+
+def test_a_curve_count_not_below_the_synthetic_questions_trains_on_all_and_says_so(
+    monkeypatch, caplog
+):
+    passed = {}
+
+    def fake_fine_tune(*args):
+        passed["synthetic"], passed["epochs"] = args[7], args[8]
+        return None, pd.DataFrame()
+
+    monkeypatch.setattr(ablation, "fine_tune_reader", fake_fine_tune)
+    monkeypatch.setattr(ablation, "score_trained_reader", lambda *args: {})
+    questions = [f"question {i}" for i in range(5)]
+    stages = {"gold_epochs": 1, "synthetic_epochs": 1, "synthetic_questions": 5}
+    with caplog.at_level("WARNING", logger="medlab.rag.ablation"):
+        ablation.train_ablation_reader(
+            "m",
+            [],
+            {"train": [], "dev": [], "test": []},
+            questions,
+            stages,
+            {},
+            TRAINING,
+            None,
+            "cpu",
+        )
+    assert passed == {"synthetic": questions, "epochs": 1}
+    assert "5 is not below the 5 synthetic questions" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="medlab.rag.ablation"):
+        ablation.train_ablation_reader(
+            "m",
+            [],
+            {"train": [], "dev": [], "test": []},
+            questions,
+            {**stages, "synthetic_questions": 4},
+            {},
+            TRAINING,
+            None,
+            "cpu",
+        )
+    assert len(passed["synthetic"]) == 4 and not caplog.text

@@ -10,6 +10,7 @@ while parsing); this module trains, scores, tabulates and plots them.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,8 @@ from medlab.rag.layout import ABLATION_CURVE_PREFIX, ABLATION_GOLD_ONLY, ABLATIO
 from medlab.rag.passages import Passage
 from medlab.rag.training import evaluate_reader_on_gold, fine_tune_reader
 from medlab.sampling import seeded_rows
+
+log = logging.getLogger(__name__)
 
 # the configured reader's name in the table (synthetic questions, then gold)
 CONFIGURED = "configured"
@@ -74,7 +77,15 @@ def train_ablation_reader(
     ``synthetic`` to use); the other arguments are the configured reader's, as
     :func:`medlab.rag.training.fine_tune_reader` takes them.
     """
-    used = synthetic_subset(synthetic or [], stages["synthetic_questions"], training["seed"])
+    wanted = stages["synthetic_questions"]
+    if synthetic and wanted is not None and wanted >= len(synthetic):
+        log.warning(
+            "rag.reader.ablation.curve: %d is not below the %d synthetic questions made; this "
+            "reader trains on all of them, as the configured reader does",
+            wanted,
+            len(synthetic),
+        )
+    used = synthetic_subset(synthetic or [], wanted, training["seed"])
     reader, epochs = fine_tune_reader(
         model_name,
         passages,
