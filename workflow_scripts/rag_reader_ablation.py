@@ -7,13 +7,13 @@ from medlab.device import select_device
 from medlab.io import read_json, write_tsv
 from medlab.logs import configure_logging
 from medlab.rag.ablation import (
-    CONFIGURED,
     ablation_table,
     plot_learning_curve,
     score_trained_reader,
 )
 from medlab.rag.corpus import read_questions
 from medlab.rag.extractive import ExtractiveReader
+from medlab.rag.layout import ABLATION_CONFIGURED
 from medlab.rag.passages import read_passages
 
 configure_logging(snakemake.log[0])
@@ -24,10 +24,10 @@ configured = score_trained_reader(
     pd.read_csv(snakemake.input.epochs, sep="\t"),
     read_questions(snakemake.input.questions, splits={"test"})[0],
     read_passages(snakemake.input.passages),
-    len(read_questions(snakemake.input.synthetic)[0]),
+    read_json(snakemake.input.synthetic_stats)["questions"],
 )
 rows = [read_json(path) for path in snakemake.input.scores] + [
-    {"variant": CONFIGURED, **configured}
+    {"variant": ABLATION_CONFIGURED, **configured}
 ]
 table = ablation_table(rows)
 write_tsv(table, snakemake.output.table)

@@ -10,13 +10,13 @@ import torch
 from medlab.rag import ablation
 from medlab.rag.ablation import (
     COLUMNS,
-    CONFIGURED,
     ablation_table,
     kept_epoch,
     plot_learning_curve,
     synthetic_subset,
     train_ablation_reader,
 )
+from medlab.rag.layout import ABLATION_CONFIGURED
 from medlab.rag.synthetic import synthesize
 from medlab.report.sections import reader_ablation_blocks, reader_ablation_finding
 from rag.tiny_corpus import tiny_corpus
@@ -121,7 +121,7 @@ def row(variant, synthetic_questions, dev_f1, after_synthetic=math.nan):
 
 
 ROWS = [
-    row(CONFIGURED, 400, 0.30, 0.20),
+    row(ABLATION_CONFIGURED, 400, 0.30, 0.20),
     row("synthetic_200", 200, 0.25, 0.15),
     row("synthetic_only", 400, 0.20, 0.20),
     row("synthetic_50", 50, 0.22, 0.10),
@@ -137,7 +137,7 @@ def test_the_table_orders_and_names_the_readers():
         "synthetic_only",
         "synthetic_50",
         "synthetic_200",
-        CONFIGURED,
+        ABLATION_CONFIGURED,
     ]
     assert table["reader"].tolist()[:2] == ["gold only", "synthetic only"]
     assert table["reader"].iloc[-1] == "synthetic → gold (configured)"

@@ -20,15 +20,17 @@ import pandas as pd
 from medlab.plotting import PALETTE, plt, save_figure
 from medlab.rag.corpus import Question
 from medlab.rag.extractive import ExtractiveReader
-from medlab.rag.layout import ABLATION_CURVE_PREFIX, ABLATION_GOLD_ONLY, ABLATION_SYNTHETIC_ONLY
+from medlab.rag.layout import (
+    ABLATION_CONFIGURED,
+    ABLATION_CURVE_PREFIX,
+    ABLATION_GOLD_ONLY,
+    ABLATION_SYNTHETIC_ONLY,
+)
 from medlab.rag.passages import Passage
 from medlab.rag.training import evaluate_reader_on_gold, fine_tune_reader
 from medlab.sampling import seeded_rows
 
 log = logging.getLogger(__name__)
-
-# the configured reader's name in the table (synthetic questions, then gold)
-CONFIGURED = "configured"
 
 # table columns, in order
 COLUMNS = [
@@ -149,7 +151,7 @@ def variant_label(variant: str) -> str:
         return "gold only"
     if variant == ABLATION_SYNTHETIC_ONLY:
         return "synthetic only"
-    if variant == CONFIGURED:
+    if variant == ABLATION_CONFIGURED:
         return "synthetic → gold (configured)"
     return "synthetic → gold (curve)"
 

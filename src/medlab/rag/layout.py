@@ -134,6 +134,8 @@ def synthetic_negatives(rag: dict) -> int | None:
 ABLATION_GOLD_ONLY = "gold_only"
 ABLATION_SYNTHETIC_ONLY = "synthetic_only"
 ABLATION_CURVE_PREFIX = "synthetic_"
+# the configured reader's name in the ablation table (synthetic questions, then gold)
+ABLATION_CONFIGURED = "configured"
 
 
 def ablation_enabled(rag: dict) -> bool:
@@ -186,12 +188,12 @@ def ablation_variant_input(rag: dict, corpus: str, variant: str) -> dict:
 
 def ablation_inputs(rag: dict, corpus: str) -> dict:
     """What the ablation table is made from: every ablation reader's scores, the configured
-    reader and its epoch log, and the synthetic questions (their number)."""
+    reader and its epoch log, and the synthetic stage's stats (how many questions it made)."""
     return {
         "scores": [ablation_variant_files(corpus, v)["scores"] for v in ablation_variants(rag)],
         "model": fine_tuned_reader(corpus),
         "epochs": f"results/rag/{corpus}/reader/epochs.tsv",
-        "synthetic": synthetic_files(corpus)["questions"],
+        "synthetic_stats": synthetic_files(corpus)["stats"],
     }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from medlab.gnn.collapse import collapse_verdict
+from medlab.rag.layout import ABLATION_CONFIGURED, ABLATION_GOLD_ONLY, ABLATION_SYNTHETIC_ONLY
 from medlab.report.figures import png_data_uri
 from medlab.report.tables import html_table
 
@@ -765,12 +766,12 @@ def reader_ablation_finding(table: pd.DataFrame) -> str:
     """One line: the test F1 with the gold passage of every reader of the ablation table."""
 
     def named(row: dict) -> str:
-        if row["variant"] == "gold_only":
+        if row["variant"] == ABLATION_GOLD_ONLY:
             return "gold only"
         questions = f"{int(row['synthetic_questions']):,}"
-        if row["variant"] == "synthetic_only":
+        if row["variant"] == ABLATION_SYNTHETIC_ONLY:
             return f"synthetic only ({questions})"
-        configured = " (configured)" if row["variant"] == "configured" else ""
+        configured = " (configured)" if row["variant"] == ABLATION_CONFIGURED else ""
         return f"{questions} synthetic → gold{configured}"
 
     scores = "; ".join(f"{named(row)} {row['test_f1']:.3f}" for row in table.to_dict("records"))
